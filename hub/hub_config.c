@@ -1,0 +1,57 @@
+/* updraft-hub's option table (see hub_config.h). Read-only data. */
+#include "hub/hub_config.h"
+
+#include <stddef.h>
+
+#define OPT(sec, key, type, field, min, max, def, help)                                            \
+    {sec, key, type, offsetof(struct hub_config, field), min, max, def, NULL, false, help}
+#define MS(n) ((int64_t)(n))
+#define S(n) ((int64_t)(n) * 1000)
+#define DAYS(n) ((int64_t)(n) * 86400 * 1000)
+
+const struct config_option hub_config_options[] = {
+    OPT("mqtt", "host", CONFIG_TYPE_STRING, mqtt_host, 1, 253, "127.0.0.1", "broker host"),
+    OPT("mqtt", "port", CONFIG_TYPE_INT, mqtt_port, 1, 65535, "1883", "broker port"),
+    OPT("mqtt", "client_id", CONFIG_TYPE_STRING, mqtt_client_id, 1, 64, "updraft-hub",
+        "client id; the broker keeps the hub's session (queued messages) under it"),
+    OPT("mqtt", "keepalive", CONFIG_TYPE_DURATION, mqtt_keepalive_ms, S(5), S(3600), "30s",
+        "MQTT keepalive"),
+    OPT("mqtt", "session_expiry", CONFIG_TYPE_DURATION, mqtt_session_expiry_ms, S(0),
+        S(4294967295LL), "7d", "how long the broker queues for the hub while it is away"),
+    OPT("mqtt", "topic_root", CONFIG_TYPE_STRING, mqtt_topic_root, 1, 64, "updraft",
+        "first topic level: <root>/v1/<host>/<kind>"),
+    OPT("mqtt", "username", CONFIG_TYPE_STRING, mqtt_username, 0, 256, "", "broker user name"),
+    {"mqtt", "password", CONFIG_TYPE_STRING, offsetof(struct hub_config, mqtt_password), 0, 256, "",
+     NULL, true, "broker password"},
+    OPT("http", "address", CONFIG_TYPE_STRING, http_address, 1, 64, "127.0.0.1",
+        "address the API listens on"),
+    OPT("http", "port", CONFIG_TYPE_INT, http_port, 0, 65535, "8080", "API port (0: any free)"),
+    OPT("http", "max_body", CONFIG_TYPE_SIZE, http_max_body, 1024, 64LL << 20, "1MiB",
+        "largest request body (413 beyond)"),
+    OPT("http", "connection_timeout", CONFIG_TYPE_DURATION, http_connection_timeout_ms, S(1),
+        S(3600), "30s", "idle HTTP connections are closed after this"),
+    OPT("store", "path", CONFIG_TYPE_STRING, store_path, 1, 4096, "updraft-hub.db",
+        "SQLite file of the time-series store"),
+    OPT("store", "commit_interval", CONFIG_TYPE_DURATION, store_commit_interval_ms, MS(0), S(10),
+        "100ms", "longest wait to group packs into one commit"),
+    OPT("store", "commit_max_samples", CONFIG_TYPE_INT, store_commit_max_samples, 1, 10000000,
+        "50000", "most samples in one commit"),
+    OPT("store", "queue_max_batches", CONFIG_TYPE_INT, store_queue_max_batches, 1, 1000000, "4096",
+        "packs waiting for the writer before ingest blocks (backpressure)"),
+    OPT("ingest", "max_payload", CONFIG_TYPE_SIZE, ingest_max_payload, 64, 256LL << 20, "1MiB",
+        "larger messages are rejected (oversize)"),
+    OPT("ingest", "max_future", CONFIG_TYPE_DURATION, ingest_max_future_ms, S(0), DAYS(1), "10m",
+        "samples stamped further ahead than this are rejected (bad_timestamp)"),
+    OPT("ingest", "max_hosts", CONFIG_TYPE_INT, ingest_max_hosts, 1, 10000000, "100000",
+        "new hosts beyond this are rejected (too_many_hosts)"),
+    OPT("hosts", "stale_after", CONFIG_TYPE_DURATION, hosts_stale_after_ms, S(1), DAYS(1), "90s",
+        "a host with no message for this long is offline (3 heartbeats)"),
+    OPT("api", "max_range", CONFIG_TYPE_DURATION, api_max_range_ms, S(1), DAYS(400), "400d",
+        "longest range a query may ask"),
+    {"log", "level", CONFIG_TYPE_ENUM, offsetof(struct hub_config, log_level), 0, 0, "info",
+     "error|warn|info|debug", false, "log level"},
+    {"log", "format", CONFIG_TYPE_ENUM, offsetof(struct hub_config, log_format), 0, 0, "text",
+     "text|json", false, "text lines or JSON lines on stderr"},
+};
+
+const size_t hub_config_option_count = sizeof hub_config_options / sizeof hub_config_options[0];

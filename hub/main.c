@@ -1,0 +1,197 @@
+/* updraft-hub start-up and shutdown: wires store, hosts, writer, ingest, MQTT and HTTP, then
+ * waits for SIGINT/SIGTERM and stops them in order (no new messages, commit, close). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/mqtt_client.h"
+#include "common/topic.h"
+#include "hub/api.h"
+#include "hub/http.h"
+#include "hub/hub_config.h"
+#include "hub/hosts.h"
+#include "hub/ingest.h"
+#include "hub/store.h"
+#include "hub/writer.h"
+
+#define LOG_MODULE "hub"
+#include "common/log.h"
+
+extern char **environ;
+
+static void on_mqtt_message(void *user, const char *topic, const void *payload, size_t len,
+                            bool retained)
+{
+    (void)retained;
+    ingest_message(user, topic, payload, len, clock_wall_ms(), clock_mono_ms());
+}
+
+static void load_host(void *user, const struct store_host *rec)
+{
+    if (hosts_load(user, rec, clock_wall_ms(), clock_mono_ms()) != 0)
+        log_warn("host %s from the store not loaded (host limit)", rec->id);
+}
+
+struct hub {
+    struct hub_config cfg;
+    struct store *store, *reader;
+    struct hosts *hosts;
+    struct writer *writer;
+    struct ingest *ingest;
+    struct mqtt_client *mqtt;
+    struct http_server *http;
+    struct api api;
+};
+
+static int hub_open_store(struct hub *h)
+{
+    char err[300];
+    if (store_open(h->cfg.store_path, false, &h->store, err, sizeof err) != 0 ||
+        store_open(h->cfg.store_path, true, &h->reader, err, sizeof err) != 0) {
+        log_error("cannot open the store: %s", err);
+        return -EIO;
+    }
+    if (hosts_new(h->cfg.hosts_stale_after_ms, (size_t)h->cfg.ingest_max_hosts, &h->hosts) != 0 ||
+        store_hosts_load(h->store, load_host, h->hosts) != 0) {
+        log_error("cannot load hosts: %s", store_errmsg(h->store));
+        return -EIO;
+    }
+    struct writer_options wo = {.queue_max_batches = (size_t)h->cfg.store_queue_max_batches,
+                                .commit_max_samples = (size_t)h->cfg.store_commit_max_samples,
+                                .commit_interval_ms = h->cfg.store_commit_interval_ms};
+    if (writer_new(&wo, h->store, h->hosts, &h->writer) != 0 || writer_start(h->writer) != 0) {
+        log_error("cannot start the store writer");
+        return -EIO;
+    }
+    return 0;
+}
+
+static int hub_open_mqtt(struct hub *h)
+{
+    struct ingest_options io = {.topic_root = h->cfg.mqtt_topic_root,
+                                .max_payload_bytes = (size_t)h->cfg.ingest_max_payload,
+                                .max_future_ms = h->cfg.ingest_max_future_ms};
+    if (ingest_new(&io, h->hosts, h->writer, &h->ingest) != 0)
+        return -ENOMEM;
+    struct mqtt_client_options mo = {
+        .host = h->cfg.mqtt_host,
+        .port = (int)h->cfg.mqtt_port,
+        .client_id = h->cfg.mqtt_client_id,
+        .keepalive_s = (int)(h->cfg.mqtt_keepalive_ms / 1000),
+        .clean_start = false,
+        .session_expiry_s = (uint32_t)(h->cfg.mqtt_session_expiry_ms / 1000),
+        .username = h->cfg.mqtt_username,
+        .password = h->cfg.mqtt_password,
+        .reconnect_min_s = 1,
+        .reconnect_max_s = 30,
+    };
+    if (mqtt_client_new(&mo, on_mqtt_message, NULL, h->ingest, &h->mqtt) != 0)
+        return -ENOMEM;
+    const enum topic_kind kinds[] = {TOPIC_KIND_METRICS, TOPIC_KIND_HEARTBEAT, TOPIC_KIND_STATE};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char filter[TOPIC_MAX];
+        if (topic_filter(filter, sizeof filter, h->cfg.mqtt_topic_root, kinds[i]) != 0 ||
+            mqtt_client_subscribe(h->mqtt, filter, 1) != 0) {
+            log_error("invalid topic root \"%s\"", h->cfg.mqtt_topic_root);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int hub_open_http(struct hub *h)
+{
+    h->api = (struct api){.reader = h->reader, .hosts = h->hosts, .ingest = h->ingest,
+                          .writer = h->writer, .mqtt = h->mqtt,
+                          .started_mono_ms = clock_mono_ms(),
+                          .max_range_ms = h->cfg.api_max_range_ms, .version = UPDRAFT_VERSION};
+    struct http_options ho = {.address = h->cfg.http_address, .port = (int)h->cfg.http_port,
+                              .max_body_bytes = (size_t)h->cfg.http_max_body,
+                              .connection_timeout_ms = h->cfg.http_connection_timeout_ms};
+    char err[300];
+    if (http_server_start(&ho, api_handle, &h->api, &h->http, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -EADDRINUSE;
+    }
+    return 0;
+}
+
+static void hub_close(struct hub *h)
+{
+    if (h->mqtt != NULL)
+        mqtt_client_stop(h->mqtt); /* no more messages */
+    if (h->writer != NULL)
+        writer_stop(h->writer);    /* commits what it holds */
+    http_server_stop(h->http);
+    mqtt_client_free(h->mqtt);
+    ingest_free(h->ingest);
+    writer_free(h->writer);
+    hosts_free(h->hosts);
+    store_close(h->reader);
+    store_close(h->store);
+}
+
+int main(int argc, char **argv)
+{
+    const struct config_program prog = {
+        .name = "updraft-hub",
+        .version = UPDRAFT_VERSION,
+        .summary = "subscribes to updraft agents' topics, stores their samples, serves the API",
+        .opts = hub_config_options,
+        .n_opts = hub_config_option_count,
+    };
+    struct hub h;
+    memset(&h, 0, sizeof h);
+    enum config_cli_result res = config_cli(&prog, argc, argv, environ, &h.cfg);
+    if (res != CONFIG_CLI_RUN) {
+        config_free(prog.opts, prog.n_opts, &h.cfg);
+        return res == CONFIG_CLI_EXIT_OK ? 0 : 2;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    enum log_format format = LOG_FORMAT_TEXT;
+    if (log_level_parse(h.cfg.log_level, &level) != 0)
+        level = LOG_LEVEL_INFO;
+    if (log_format_parse(h.cfg.log_format, &format) != 0)
+        format = LOG_FORMAT_TEXT;
+    log_setup("updraft-hub", level, format);
+    if (!topic_root_valid(h.cfg.mqtt_topic_root)) {
+        fprintf(stderr, "updraft-hub: [mqtt] topic_root \"%s\" is not a valid topic prefix\n",
+                h.cfg.mqtt_topic_root);
+        config_free(prog.opts, prog.n_opts, &h.cfg);
+        return 2;
+    }
+
+    /* Every thread inherits this mask; the main thread takes the signals with sigwait. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1;
+    if (hub_open_store(&h) != 0 || hub_open_mqtt(&h) != 0 || hub_open_http(&h) != 0)
+        goto out;
+    if (mqtt_client_start(h.mqtt) != 0) {
+        log_error("cannot start the MQTT client");
+        goto out;
+    }
+    log_info("updraft-hub %s: API on http://%s:%d, broker mqtt://%s:%lld, store %s",
+             UPDRAFT_VERSION, h.cfg.http_address, http_server_port(h.http), h.cfg.mqtt_host,
+             (long long)h.cfg.mqtt_port, h.cfg.store_path);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_info("%s: stopping (no new messages, committing what is queued)", strsignal(sig));
+    exit_code = 0;
+out:
+    hub_close(&h);
+    if (exit_code == 0)
+        log_info("stopped cleanly");
+    config_free(prog.opts, prog.n_opts, &h.cfg);
+    return exit_code;
+}

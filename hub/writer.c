@@ -1,0 +1,234 @@
+/* Store writer thread (see writer.h): a mutex + two condition variables around a FIFO. */
+#include "hub/writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/senml.h"
+
+#define LOG_MODULE "writer"
+#include "common/clock.h"
+#include "common/log.h"
+
+struct writer {
+    struct writer_options opts;
+    struct store *st;
+    struct hosts *hosts;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    struct writer_batch *head, *tail;
+    size_t queued;
+    bool stopping;
+    struct writer_stats stats;
+    struct log_ratelimit error_rl;
+};
+
+void writer_batch_free(struct writer_batch *b)
+{
+    if (b == NULL)
+        return;
+    senml_pack_free(b->pack);
+    for (size_t i = 0; i < b->n_labels; i++)
+        free(b->labels[i]);
+    free(b->labels);
+    free(b->samples);
+    free(b);
+}
+
+int writer_new(const struct writer_options *opts, struct store *st, struct hosts *hosts,
+               struct writer **out)
+{
+    struct writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -ENOMEM;
+    w->opts = *opts;
+    w->st = st;
+    w->hosts = hosts;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->not_empty, NULL);
+    pthread_cond_init(&w->not_full, NULL);
+    *out = w;
+    return 0;
+}
+
+/* Takes up to commit_max_samples worth of batches off the queue (at least one). */
+static struct writer_batch *take_locked(struct writer *w)
+{
+    struct writer_batch *first = w->head, *last = w->head;
+    size_t samples = last->count;
+    w->queued--;
+    while (last->next != NULL && samples + last->next->count <= w->opts.commit_max_samples) {
+        last = last->next;
+        samples += last->count;
+        w->queued--;
+    }
+    w->head = last->next;
+    if (w->head == NULL)
+        w->tail = NULL;
+    last->next = NULL;
+    pthread_cond_broadcast(&w->not_full);
+    return first;
+}
+
+static void save_hosts(struct writer *w)
+{
+    struct store_host *recs = NULL;
+    size_t n = 0;
+    if (hosts_take_dirty(w->hosts, &recs, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (store_host_save(w->st, &recs[i]) != 0)
+            log_error("saving host %s failed: %s", recs[i].id, store_errmsg(w->st));
+    free(recs);
+}
+
+static void complain(struct writer *w, const char *what)
+{
+    uint64_t suppressed = 0;
+    if (log_ratelimit_allow(&w->error_rl, clock_mono_ms(), 60000, &suppressed))
+        log_error("%s: %s (%llu similar errors suppressed)", what, store_errmsg(w->st),
+                  (unsigned long long)suppressed);
+}
+
+/* Writes one group in one transaction. A batch that fails is rolled back alone (savepoint
+ * semantics would be nicer; a failing batch here means a broken store, which we report). */
+static void write_group(struct writer *w, struct writer_batch *group)
+{
+    struct store_append_result res = {0};
+    uint64_t failed = 0;
+    bool ok = store_begin(w->st) == 0;
+    for (struct writer_batch *b = group; ok && b != NULL; b = b->next) {
+        if (store_append(w->st, b->host, b->samples, b->count, &res) != 0) {
+            complain(w, "append");
+            failed++;
+        }
+    }
+    if (ok) {
+        save_hosts(w);
+        ok = store_commit(w->st) == 0;
+        if (!ok)
+            (void)store_rollback(w->st);
+    }
+    if (!ok)
+        complain(w, "commit");
+    pthread_mutex_lock(&w->lock);
+    if (ok) {
+        w->stats.added += res.added;
+        w->stats.duplicates += res.duplicates;
+        w->stats.conflicts += res.conflicts;
+        w->stats.commits++;
+    } else {
+        w->stats.store_errors++;
+    }
+    w->stats.batches_failed += failed;
+    pthread_mutex_unlock(&w->lock);
+    while (group != NULL) {
+        struct writer_batch *next = group->next;
+        writer_batch_free(group);
+        group = next;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->not_empty, &w->lock);
+        if (w->head == NULL && w->stopping)
+            break;
+        /* Let a little more arrive so one commit covers many packs. */
+        if (w->queued < 4 && !w->stopping && w->opts.commit_interval_ms > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            int64_t ns = until.tv_nsec + (w->opts.commit_interval_ms % 1000) * 1000000;
+            until.tv_sec += w->opts.commit_interval_ms / 1000 + ns / 1000000000;
+            until.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&w->not_empty, &w->lock, &until);
+        }
+        struct writer_batch *group = take_locked(w);
+        pthread_mutex_unlock(&w->lock);
+        write_group(w, group);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    /* Host records changed after the last batch (a Last Will, say) are saved too. */
+    if (store_begin(w->st) == 0) {
+        save_hosts(w);
+        if (store_commit(w->st) != 0)
+            complain(w, "final commit");
+    }
+    return NULL;
+}
+
+int writer_start(struct writer *w)
+{
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+        return -EIO;
+    w->started = true;
+    return 0;
+}
+
+int writer_submit(struct writer *w, struct writer_batch *batch)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->queued >= w->opts.queue_max_batches && !w->stopping)
+        pthread_cond_wait(&w->not_full, &w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        return -ESHUTDOWN;
+    }
+    batch->next = NULL;
+    if (w->tail != NULL)
+        w->tail->next = batch;
+    else
+        w->head = batch;
+    w->tail = batch;
+    w->queued++;
+    pthread_cond_signal(&w->not_empty);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+void writer_stop(struct writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->not_empty);
+    pthread_cond_broadcast(&w->not_full);
+    pthread_mutex_unlock(&w->lock);
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+void writer_free(struct writer *w)
+{
+    if (w == NULL)
+        return;
+    writer_stop(w);
+    while (w->head != NULL) {
+        struct writer_batch *next = w->head->next;
+        writer_batch_free(w->head);
+        w->head = next;
+    }
+    pthread_cond_destroy(&w->not_empty);
+    pthread_cond_destroy(&w->not_full);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+void writer_stats(struct writer *w, struct writer_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    out->queued = w->queued;
+    pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,57 @@
+/* The store writer: the one thread that writes the store. Ingest hands it batches through a
+ * bounded queue (submit blocks while the queue is full: backpressure to the MQTT thread,
+ * never unbounded growth); it groups what is queued into one transaction (at most
+ * commit_max_samples samples or commit_interval_ms of waiting), persists changed host
+ * records in the same transaction, and counts what was added, duplicated or replaced.
+ * submit and stats are thread-safe; new/start/stop/free belong to one owner thread. */
+#ifndef UPDRAFT_HUB_WRITER_H
+#define UPDRAFT_HUB_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/hosts.h"
+#include "hub/store.h"
+
+struct senml_pack;
+struct writer;
+
+/* One accepted pack of one host, ready to store. The batch owns everything it points to. */
+struct writer_batch {
+    char host[65];
+    struct senml_pack *pack;      /* the decoded pack the samples' strings point into */
+    struct store_sample *samples;
+    size_t count;
+    char **labels;                /* canonical label strings made for samples, owned */
+    size_t n_labels;
+    struct writer_batch *next;    /* queue link, owned by the writer while queued */
+};
+void writer_batch_free(struct writer_batch *batch); /* accepts NULL */
+
+struct writer_options {
+    size_t queue_max_batches;
+    size_t commit_max_samples;
+    int64_t commit_interval_ms;
+};
+
+struct writer_stats {
+    uint64_t added, duplicates, conflicts; /* samples */
+    uint64_t commits, store_errors, batches_failed;
+    uint64_t queued;                        /* batches waiting now */
+};
+
+int writer_new(const struct writer_options *opts, struct store *st, struct hosts *hosts,
+               struct writer **out) __attribute__((warn_unused_result));
+int writer_start(struct writer *w) __attribute__((warn_unused_result));
+
+/* Queues a batch; the writer takes ownership on success. Blocks while the queue is full.
+ * -ESHUTDOWN once stop has begun (the caller keeps ownership). */
+int writer_submit(struct writer *w, struct writer_batch *batch) __attribute__((warn_unused_result));
+
+/* Stops taking batches, commits everything queued, joins the thread. */
+void writer_stop(struct writer *w);
+void writer_free(struct writer *w); /* accepts NULL; stops first */
+
+void writer_stats(struct writer *w, struct writer_stats *out);
+
+#endif

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs every build, run and test dependency of updraft on Debian 12.
+# Idempotent: packages already present are left alone and apt is not touched at all
+# when nothing is missing. Run as root (or through sudo).
+set -eu
+
+PACKAGES="
+build-essential pkg-config ca-certificates
+libmosquitto-dev mosquitto mosquitto-clients
+libpaho-mqtt-dev
+libjansson-dev libmicrohttpd-dev libsqlite3-dev
+libcmocka-dev clang libclang-rt-14-dev
+curl jq procps
+"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "install-deps: missing packages:$missing; run this script as root" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
+# mosquitto's package starts a system broker on 1883; updraft runs its own brokers
+# from generated configs, so the system one is left as the administrator set it.

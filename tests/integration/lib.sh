@@ -1,0 +1,118 @@
+# Helpers for integration tests against real processes: a real mosquitto on a free port
+# from a generated config, the real hub and agent (the sanitized build), polling (never a
+# fixed sleep), TAP output ("ok N - name" / "not ok N - name"), and cleanup by PID.
+# Source it, then call the functions; every process started is stopped on exit.
+set -uo pipefail
+
+BUILD=${UPDRAFT_BUILD:-build/asan}
+HUB_BIN=$BUILD/updraft-hub
+AGENT_BIN=$BUILD/updraft-agent
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+WORK=$(mktemp -d /tmp/updraft-it.XXXXXX)
+TEST_NO=0
+TEST_FAILED=0
+declare -A PIDS=()
+
+ok() { TEST_NO=$((TEST_NO + 1)); echo "ok $TEST_NO - $*"; }
+not_ok() { TEST_NO=$((TEST_NO + 1)); TEST_FAILED=$((TEST_FAILED + 1)); echo "not ok $TEST_NO - $*"; }
+
+# check "name" command...: passes when the command succeeds.
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# wait_until SECONDS command...: polls every 0.1 s until the command succeeds.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.1
+    done
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 40000))
+        port_busy "$p" || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# start_broker NAME: writes a config and starts mosquitto; sets MQTT_PORT.
+start_broker() {
+    MQTT_PORT=${MQTT_PORT:-$(free_port)}
+    mkdir -p "$WORK/mosquitto"
+    cat >"$WORK/mosquitto.conf" <<CONF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $WORK/mosquitto/
+max_queued_messages 0
+max_queued_bytes 268435456
+user $(id -un)
+log_dest file $WORK/mosquitto.log
+CONF
+    "$MOSQUITTO" -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.stderr" &
+    PIDS[broker]=$!
+    wait_until 10 port_busy "$MQTT_PORT" || { echo "# broker did not start"; cat "$WORK/mosquitto.log" >&2; return 1; }
+}
+
+# start_hub [flags...]: starts the hub on a free HTTP port; sets HTTP_PORT and API.
+start_hub() {
+    HTTP_PORT=${HTTP_PORT:-$(free_port)}
+    API=http://127.0.0.1:$HTTP_PORT
+    "$HUB_BIN" --mqtt.port="$MQTT_PORT" --http.port="$HTTP_PORT" --store.path="$WORK/hub.db" \
+        --hosts.stale_after=10s "$@" 2>>"$WORK/hub.log" &
+    PIDS[hub]=$!
+    wait_until 20 curl -fs -o /dev/null "$API/health" || { echo "# hub did not start"; tail -20 "$WORK/hub.log" >&2; return 1; }
+}
+
+# start_agent HOST_ID [flags...]
+start_agent() {
+    local host=$1
+    shift
+    "$AGENT_BIN" --mqtt.port="$MQTT_PORT" --agent.host_id="$host" "$@" 2>>"$WORK/agent-$host.log" &
+    PIDS[agent-$host]=$!
+}
+
+# stop NAME [SIGNAL]: signals the process and waits for it; returns its exit status.
+stop() {
+    local pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -"${2:-TERM}" "$pid" 2>/dev/null
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    unset "PIDS[$1]"
+    return $rc
+}
+
+cleanup() {
+    for name in "${!PIDS[@]}"; do kill -KILL "${PIDS[$name]}" 2>/dev/null; done
+    wait 2>/dev/null
+    if [ "$TEST_FAILED" -gt 0 ]; then
+        for f in "$WORK"/*.log; do echo "# --- $f"; tail -n 15 "$f" | sed 's/^/# /'; done
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+api() { curl -fsS "$API$1"; }
+
+# api_status PATH [curl args]: prints the HTTP status code only.
+api_status() { local p=$1; shift; curl -s -o "$WORK/last.json" -w '%{http_code}' "$@" "$API$p"; }
+
+jq_true() { jq -e "$1" >/dev/null 2>&1; }
+
+# host_field HOST FIELD: value of one field of a host in /api/v1/hosts.
+host_field() { api /api/v1/hosts | jq -r --arg h "$1" ".hosts[] | select(.id == \$h) | .$2"; }
+
+stat_field() { api /api/v1/query/stats | jq -r "$1"; }
+
+finish() { exit $((TEST_FAILED > 0)); }
