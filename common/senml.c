@@ -25,25 +25,28 @@ void senml_pack_free(struct senml_pack *pack)
     free(pack);
 }
 
-/* Plain ASCII tests: isalnum() would follow the locale. */
-static bool name_first_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+/* Character classes as 128-bit sets (bit c of word c / 64): plain ASCII, unlike isalnum(),
+ * which follows the locale. Bits lo..hi of one 64-bit word: */
+#define BITS(lo, hi) ((~UINT64_C(0) >> (63 - (hi) + (lo))) << (lo))
 
-static bool name_char(unsigned char c)
+/* 0-9 are 0x30-0x39; A-Z 0x41-0x5a; a-z 0x61-0x7a; "-./" 0x2d-0x2f, ':' 0x3a, '_' 0x5f. */
+static const uint64_t name_first_chars[2] = {BITS(0x30, 0x39), BITS(0x01, 0x1a) | BITS(0x21, 0x3a)};
+static const uint64_t name_chars[2] = {BITS(0x2d, 0x3a),
+                                       BITS(0x01, 0x1a) | BITS(0x1f, 0x1f) | BITS(0x21, 0x3a)};
+
+static bool in_set(const uint64_t set[2], unsigned char c)
 {
-    return name_first_char(c) || c == ':' || c == '.' || c == '/' || c == '_' || c == '-';
+    return c < 128 && ((set[c >> 6] >> (c & 63)) & 1) != 0;
 }
 
 bool senml_name_valid(const char *name, size_t len)
 {
     if (name == NULL || len == 0 || len > SENML_MAX_NAME)
         return false;
-    if (!name_first_char((unsigned char)name[0]))
+    if (!in_set(name_first_chars, (unsigned char)name[0]))
         return false;
     for (size_t i = 1; i < len; i++)
-        if (!name_char((unsigned char)name[i]))
+        if (!in_set(name_chars, (unsigned char)name[i]))
             return false;
     return true;
 }

@@ -8,12 +8,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_MAX_DEPTH 32             /* pack array = 1, record = 2, unknown values below */
+#define JSON_MAX_DEPTH 32                /* pack array = 1, record = 2, unknown values below */
 #define SENML_MAX_SEQ 9007199254740992.0 /* 2^53: every integer up to it is exact */
 #define RECORDS_INITIAL 16
 #define XSTR(x) #x
@@ -21,29 +20,35 @@
 
 enum field_id {
     FIELD_UNKNOWN,
-    FIELD_BN, FIELD_BT, FIELD_BU, FIELD_BV, FIELD_BS, FIELD_BVER,
-    FIELD_N, FIELD_U, FIELD_V, FIELD_VS, FIELD_VB, FIELD_VD, FIELD_S, FIELD_T, FIELD_UT,
-    FIELD_BID, FIELD_SQ,
+    FIELD_BN,
+    FIELD_BT,
+    FIELD_BU,
+    FIELD_BV,
+    FIELD_BS,
+    FIELD_BVER,
+    FIELD_N,
+    FIELD_U,
+    FIELD_V,
+    FIELD_VS,
+    FIELD_VB,
+    FIELD_VD,
+    FIELD_S,
+    FIELD_T,
+    FIELD_UT,
+    FIELD_BID,
+    FIELD_SQ,
     FIELD_COUNT
 };
 
-static const char *const field_names[FIELD_COUNT] = {
-    [FIELD_UNKNOWN] = "",  [FIELD_BN] = "bn", [FIELD_BT] = "bt",   [FIELD_BU] = "bu",
-    [FIELD_BV] = "bv",     [FIELD_BS] = "bs", [FIELD_BVER] = "bver", [FIELD_N] = "n",
-    [FIELD_U] = "u",       [FIELD_V] = "v",   [FIELD_VS] = "vs",   [FIELD_VB] = "vb",
-    [FIELD_VD] = "vd",     [FIELD_S] = "s",   [FIELD_T] = "t",     [FIELD_UT] = "ut",
-    [FIELD_BID] = SENML_FIELD_BOOT_ID,        [FIELD_SQ] = SENML_FIELD_SEQ,
-};
-
 #define FIELD_BIT(id) (1u << (id))
-#define BASE_FIELDS                                                                         \
-    (FIELD_BIT(FIELD_BN) | FIELD_BIT(FIELD_BT) | FIELD_BIT(FIELD_BU) | FIELD_BIT(FIELD_BV) | \
+#define BASE_FIELDS                                                                                \
+    (FIELD_BIT(FIELD_BN) | FIELD_BIT(FIELD_BT) | FIELD_BIT(FIELD_BU) | FIELD_BIT(FIELD_BV) |       \
      FIELD_BIT(FIELD_BS) | FIELD_BIT(FIELD_BVER))
-#define VALUE_FIELDS                                                                        \
+#define VALUE_FIELDS                                                                               \
     (FIELD_BIT(FIELD_V) | FIELD_BIT(FIELD_VS) | FIELD_BIT(FIELD_VB) | FIELD_BIT(FIELD_VD))
-#define REGULAR_FIELDS                                                                      \
-    (FIELD_BIT(FIELD_N) | FIELD_BIT(FIELD_U) | FIELD_BIT(FIELD_V) | FIELD_BIT(FIELD_VS) |    \
-     FIELD_BIT(FIELD_VB) | FIELD_BIT(FIELD_VD) | FIELD_BIT(FIELD_S) | FIELD_BIT(FIELD_T) |   \
+#define REGULAR_FIELDS                                                                             \
+    (FIELD_BIT(FIELD_N) | FIELD_BIT(FIELD_U) | FIELD_BIT(FIELD_V) | FIELD_BIT(FIELD_VS) |          \
+     FIELD_BIT(FIELD_VB) | FIELD_BIT(FIELD_VD) | FIELD_BIT(FIELD_S) | FIELD_BIT(FIELD_T) |         \
      FIELD_BIT(FIELD_UT))
 
 struct parser {
@@ -85,25 +90,21 @@ struct json_str {
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *ps, int code,
-                                                      const char *fmt, ...)
+static int fail(struct parser *ps, int code, const char *reason)
 {
     struct senml_error *err = ps->err;
-    va_list ap;
     size_t i;
 
     if (err == NULL)
         return code;
     err->index = ps->index;
     /* The key came off the wire: keep error text printable and quote-free for logs. */
-    for (i = 0; ps->field[i] != '\0' && i < sizeof err->field - 1; i++) {
+    for (i = 0; i < sizeof err->field - 1 && ps->field[i] != '\0'; i++) {
         unsigned char c = (unsigned char)ps->field[i];
         err->field[i] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char)c;
     }
     err->field[i] = '\0';
-    va_start(ap, fmt);
-    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
-    va_end(ap);
+    snprintf(err->reason, sizeof err->reason, "%s", reason);
     err->offset = (size_t)(ps->p - ps->start);
     return code;
 }
@@ -113,15 +114,14 @@ static int bad(struct parser *ps, const char *reason)
 {
     if (ps->p >= ps->end)
         return fail(ps, -EBADMSG, "unexpected end of input");
-    return fail(ps, -EBADMSG, "%s", reason);
+    return fail(ps, -EBADMSG, reason);
 }
 
 /* ---- JSON scanning (RFC 8259) ---------------------------------------------------------- */
 
 static void skip_ws(struct parser *ps)
 {
-    while (ps->p < ps->end &&
-           (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
         ps->p++;
 }
 
@@ -208,7 +208,7 @@ static bool hex4(const struct parser *ps, const unsigned char *p, uint32_t *cp)
     *cp = 0;
     for (int i = 2; i < 6; i++) {
         unsigned char c = p[i];
-        unsigned digit = is_digit(c)                ? (unsigned)(c - '0')
+        unsigned digit = is_digit(c)              ? (unsigned)(c - '0')
                          : (c >= 'a' && c <= 'f') ? (unsigned)(c - 'a' + 10)
                          : (c >= 'A' && c <= 'F') ? (unsigned)(c - 'A' + 10)
                                                   : 16u;
@@ -380,8 +380,8 @@ static int json_number_scan(struct parser *ps, struct decimal *d)
         d->exp10 += exp_negative ? -exponent : exponent;
     }
     /* "0x10", "1.5.2", "12abc": say so rather than "expected ','". */
-    if (ps->p < ps->end && (is_digit(*ps->p) || *ps->p == '.' || *ps->p == '+' ||
-                            *ps->p == '-' || ((*ps->p | 0x20) >= 'a' && (*ps->p | 0x20) <= 'z')))
+    if (ps->p < ps->end && (is_digit(*ps->p) || *ps->p == '.' || *ps->p == '+' || *ps->p == '-' ||
+                            ((*ps->p | 0x20) >= 'a' && (*ps->p | 0x20) <= 'z')))
         return bad(ps, "invalid number");
     return 0;
 }
@@ -393,9 +393,10 @@ static int json_number(struct parser *ps, double *out)
 {
     const unsigned char *text = ps->p;
     struct decimal d = {0};
-    int ret = json_number_scan(ps, &d);
+    int ret;
 
-    if (ret != 0)
+    *out = 0;
+    if ((ret = json_number_scan(ps, &d)) != 0)
         return ret;
     if (d.mantissa == 0) {
         *out = d.negative ? -0.0 : 0.0;
@@ -481,12 +482,17 @@ static int json_skip(struct parser *ps, int depth)
     if (ps->p >= ps->end)
         return bad(ps, "");
     switch (*ps->p) {
-    case '"': return json_string(ps, &s);
+    case '"':
+        return json_string(ps, &s);
     case '{':
-    case '[': return json_skip_container(ps, depth + 1);
-    case 't': return json_literal(ps, "true");
-    case 'f': return json_literal(ps, "false");
-    case 'n': return json_literal(ps, "null");
+    case '[':
+        return json_skip_container(ps, depth + 1);
+    case 't':
+        return json_literal(ps, "true");
+    case 'f':
+        return json_literal(ps, "false");
+    case 'n':
+        return json_literal(ps, "null");
     default:
         if (*ps->p == '-' || is_digit(*ps->p))
             return json_number(ps, &number);
@@ -514,7 +520,9 @@ static int field_string_into(struct parser *ps, char *buf, size_t max, size_t *l
     if ((ret = json_string(ps, &s)) != 0)
         return ret;
     if (s.len > max)
-        return fail(ps, -E2BIG, "string longer than %zu bytes", max);
+        return fail(ps, -E2BIG,
+                    max == SENML_MAX_NAME ? "string longer than " STR(SENML_MAX_NAME) " bytes"
+                                          : "string longer than " STR(SENML_MAX_STRING) " bytes");
     if (s.has_nul)
         return fail(ps, -EBADMSG, "string contains U+0000");
     buf[s.len] = '\0';
@@ -526,7 +534,7 @@ static int field_string_into(struct parser *ps, char *buf, size_t max, size_t *l
  * NULL when empty_is_null. */
 static int field_string_dup(struct parser *ps, bool empty_is_null, char **out, size_t *out_len)
 {
-    size_t len;
+    size_t len = 0;
     int ret = field_string_into(ps, ps->scratch, SENML_MAX_STRING, &len);
 
     if (ret != 0)
@@ -571,38 +579,84 @@ static void record_clear(struct senml_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
+/* Keys of at most 4 bytes packed into an integer, so one switch finds the field. */
+#define KEY4(a, b, c, d)                                                                           \
+    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+
 static enum field_id field_lookup(const char *key, size_t len)
 {
+    uint32_t packed = 0;
+
     if (len == 0 || len > 4)
         return FIELD_UNKNOWN;
-    for (int id = FIELD_UNKNOWN + 1; id < FIELD_COUNT; id++)
-        if (field_names[id][0] == key[0] && strlen(field_names[id]) == len &&
-            memcmp(field_names[id], key, len) == 0)
-            return (enum field_id)id;
-    return FIELD_UNKNOWN;
+    for (size_t i = 0; i < len; i++)
+        packed |= (uint32_t)(unsigned char)key[i] << (8 * i);
+    switch (packed) {
+    case KEY4('b', 'n', 0, 0):
+        return FIELD_BN;
+    case KEY4('b', 't', 0, 0):
+        return FIELD_BT;
+    case KEY4('b', 'u', 0, 0):
+        return FIELD_BU;
+    case KEY4('b', 'v', 0, 0):
+        return FIELD_BV;
+    case KEY4('b', 's', 0, 0):
+        return FIELD_BS;
+    case KEY4('b', 'v', 'e', 'r'):
+        return FIELD_BVER;
+    case KEY4('n', 0, 0, 0):
+        return FIELD_N;
+    case KEY4('u', 0, 0, 0):
+        return FIELD_U;
+    case KEY4('v', 0, 0, 0):
+        return FIELD_V;
+    case KEY4('v', 's', 0, 0):
+        return FIELD_VS;
+    case KEY4('v', 'b', 0, 0):
+        return FIELD_VB;
+    case KEY4('v', 'd', 0, 0):
+        return FIELD_VD;
+    case KEY4('s', 0, 0, 0):
+        return FIELD_S;
+    case KEY4('t', 0, 0, 0):
+        return FIELD_T;
+    case KEY4('u', 't', 0, 0):
+        return FIELD_UT;
+    case KEY4('b', 'i', 'd', 0):
+        return FIELD_BID; /* SENML_FIELD_BOOT_ID */
+    case KEY4('s', 'q', 0, 0):
+        return FIELD_SQ; /* SENML_FIELD_SEQ */
+    default:
+        return FIELD_UNKNOWN;
+    }
 }
 
 static int field_version(struct parser *ps, struct bases *bases)
 {
-    double version;
+    char reason[64];
+    double version = 0;
     int ret = field_number(ps, &version);
 
     if (ret != 0)
         return ret;
     if (version < 1 || version != floor(version))
         return fail(ps, -EBADMSG, "expected a positive integer");
-    if (version > SENML_VERSION)
-        return fail(ps, -EBADMSG, "version %.0f is newer than " STR(SENML_VERSION), version);
+    if (version > SENML_VERSION) {
+        snprintf(reason, sizeof reason, "version %.0f is newer than " STR(SENML_VERSION), version);
+        return fail(ps, -EBADMSG, reason);
+    }
     /* §4.4: all records of a pack have the same version (the first sets it, default 10). */
-    if (ps->index > 0 && version != bases->version)
-        return fail(ps, -EBADMSG, "version differs from the pack's (%.0f)", bases->version);
+    if (ps->index > 0 && version != bases->version) {
+        snprintf(reason, sizeof reason, "version differs from the pack's (%.0f)", bases->version);
+        return fail(ps, -EBADMSG, reason);
+    }
     bases->version = version;
     return 0;
 }
 
 static int field_seq(struct parser *ps, struct senml_pack *pack)
 {
-    double seq;
+    double seq = 0;
     int ret = field_number(ps, &seq);
 
     if (ret != 0)
@@ -680,40 +734,51 @@ static int field_known(struct parser *ps, struct bases *bases, struct senml_pack
     switch (id) {
     case FIELD_BN:
         return field_string_into(ps, bases->name, SENML_MAX_NAME, &bases->name_len);
-    case FIELD_BT: return field_number(ps, &bases->time);
-    case FIELD_BU: return field_base_unit(ps, bases);
-    case FIELD_BV: return field_number(ps, &bases->value);
+    case FIELD_BT:
+        return field_number(ps, &bases->time);
+    case FIELD_BU:
+        return field_base_unit(ps, bases);
+    case FIELD_BV:
+        return field_number(ps, &bases->value);
     case FIELD_BS:
         bases->has_sum = true;
         return field_number(ps, &bases->sum);
-    case FIELD_BVER: return field_version(ps, bases);
-    case FIELD_N: return field_string_into(ps, d->name, SENML_MAX_NAME, &d->name_len);
-    case FIELD_U: return field_string_dup(ps, true, &rec->unit, NULL);
+    case FIELD_BVER:
+        return field_version(ps, bases);
+    case FIELD_N:
+        return field_string_into(ps, d->name, SENML_MAX_NAME, &d->name_len);
+    case FIELD_U:
+        return field_string_dup(ps, true, &rec->unit, NULL);
     case FIELD_V:
         rec->kind = SENML_KIND_NUMBER;
         return field_number(ps, &d->value);
     case FIELD_VS:
-    case FIELD_VD: return field_string_value(ps, rec, id);
+    case FIELD_VD:
+        return field_string_value(ps, rec, id);
     case FIELD_VB:
         rec->kind = SENML_KIND_BOOL;
         return field_bool(ps, &rec->boolean);
-    case FIELD_S: return field_number(ps, &d->sum);
-    case FIELD_T: return field_number(ps, &d->time);
+    case FIELD_S:
+        return field_number(ps, &d->sum);
+    case FIELD_T:
+        return field_number(ps, &d->time);
     case FIELD_UT:
         rec->has_update_time = true;
         return field_number(ps, &rec->update_time_s);
-    case FIELD_BID: return field_boot_id(ps, pack);
-    case FIELD_SQ: return field_seq(ps, pack);
+    case FIELD_BID:
+        return field_boot_id(ps, pack);
+    case FIELD_SQ:
+        return field_seq(ps, pack);
     case FIELD_UNKNOWN:
-    case FIELD_COUNT: break;
+    case FIELD_COUNT:
+        break;
     }
     return fail(ps, -EBADMSG, "unknown field");
 }
 
 /* An unknown string field becomes a label; other unknown values are validated and skipped.
  * Duplicates are caught among labels; a skipped non-string value is not remembered. */
-static int field_label(struct parser *ps, struct senml_record *rec, const char *key,
-                       size_t key_len)
+static int field_label(struct parser *ps, struct senml_record *rec, const char *key, size_t key_len)
 {
     struct senml_label *label;
     int ret;
@@ -819,8 +884,10 @@ static int record_resolve(struct parser *ps, const struct bases *bases, struct s
         rec->sum = bases->sum != 0 ? bases->sum + d->sum : d->sum;
     }
     /* Each part is finite; their sum can still overflow. */
-    ps->field = !isfinite(rec->time_s) ? "t" : !isfinite(rec->value) ? "v"
-              : !isfinite(rec->sum)    ? "s" : "";
+    ps->field = !isfinite(rec->time_s)  ? "t"
+                : !isfinite(rec->value) ? "v"
+                : !isfinite(rec->sum)   ? "s"
+                                        : "";
     if (ps->field[0] != '\0')
         return fail(ps, -EBADMSG, "out of range after adding the base field");
     if (!(d->seen & FIELD_BIT(FIELD_U)) && bases->unit != NULL) {
@@ -880,7 +947,7 @@ static int records_reserve(struct parser *ps, struct senml_pack *pack, size_t *c
     struct senml_record *records;
     size_t new_cap;
 
-    if (pack->count < *cap)
+    if (pack->records != NULL && pack->count < *cap)
         return 0;
     new_cap = *cap == 0 ? RECORDS_INITIAL : *cap * 2;
     if (new_cap > SENML_MAX_RECORDS)
@@ -1083,7 +1150,8 @@ static bool label_key_valid(const char *key)
 /* Refuses what the decoder could not read back as the same record. */
 static int record_check(const struct senml_record *rec, const char *base_name, size_t base_len)
 {
-    if (rec->name == NULL || strncmp(rec->name, base_name, base_len) != 0)
+    if (rec->name == NULL || strncmp(rec->name, base_name, base_len) != 0 ||
+        !senml_name_valid(rec->name, strlen(rec->name)))
         return -EINVAL;
     if (!isfinite(rec->time_s) || (rec->kind == SENML_KIND_NUMBER && !isfinite(rec->value)) ||
         (rec->has_sum && !isfinite(rec->sum)) ||
@@ -1104,7 +1172,8 @@ static int put_value(struct senml_buf *buf, bool *first, const struct senml_reco
     int ret = 0;
 
     switch (rec->kind) {
-    case SENML_KIND_NONE: break;
+    case SENML_KIND_NONE:
+        break;
     case SENML_KIND_NUMBER:
         if ((ret = put_key(buf, first, "v")) == 0)
             ret = put_number(buf, rec->value);

@@ -29,8 +29,8 @@ printf '[mqtt]\npassword = s3cret\n' >"$WORK/secret.conf"
 check "--print-config masks secrets" bash -c "'$HUB_BIN' --config '$WORK/secret.conf' --print-config | grep -q 'password = \"*\\*\\*\\*' && ! '$HUB_BIN' --config '$WORK/secret.conf' --print-config | grep -q s3cret"
 for f in config/*.conf; do
     case $f in
-    config/hub.conf) check "example $f loads" "$HUB_BIN" --config "$f" --print-config >/dev/null ;;
-    config/agent.conf) check "example $f loads" "$AGENT_BIN" --config "$f" --dry-run >/dev/null ;;
+    config/hub.conf) check "example $f loads" bash -c "'$HUB_BIN' --config '$f' --print-config >/dev/null" ;;
+    config/agent.conf) check "example $f loads" bash -c "'$AGENT_BIN' --config '$f' --dry-run >/dev/null" ;;
     esac
 done
 check "agent --dry-run rejects an unknown collector" bash -c "! '$AGENT_BIN' --agent.collectors=cpu,warp --dry-run 2>&1 | grep -q valid"
@@ -50,6 +50,10 @@ check "a second run fails (status $rc)" test "$rc" -ne 0
 check "and says which port is in use ($out)" bash -c "grep -q 'already in use' <<<'$out' && grep -q '$UPDRAFT_MQTT_PORT' <<<'$out'"
 check "the first run is still serving" curl -fs -o /dev/null "$API/health"
 check "SIGTERM stops the run with status 0" stop run TERM
-check "every process of the run is gone" bash -c "! pgrep -f '$UPDRAFT_RUN_DIR' >/dev/null"
+run_procs_gone() {
+    ! pgrep -f "store.path=$UPDRAFT_RUN_DIR" >/dev/null && ! pgrep -f "$UPDRAFT_RUN_DIR/mosquitto.conf" >/dev/null &&
+        ! pgrep -f "updraft-agent --mqtt.port=$UPDRAFT_MQTT_PORT" >/dev/null
+}
+check "every process of the run is gone" run_procs_gone
 check "the hub stopped cleanly" grep -q "stopped cleanly" "$UPDRAFT_RUN_DIR/hub.log"
 finish
