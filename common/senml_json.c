@@ -90,31 +90,54 @@ struct json_str {
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-static int fail(struct parser *ps, int code, const char *reason)
+/* The key came off the wire: keep error text printable and quote-free for logs. */
+static void error_field_set(char *out, size_t out_size, const char *field)
 {
-    struct senml_error *err = ps->err;
     size_t i;
 
-    if (err == NULL)
-        return code;
-    err->index = ps->index;
-    /* The key came off the wire: keep error text printable and quote-free for logs. */
-    for (i = 0; i < sizeof err->field - 1 && ps->field[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)ps->field[i];
-        err->field[i] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char)c;
+    for (i = 0; i < out_size - 1 && field[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)field[i];
+        out[i] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char)c;
     }
-    err->field[i] = '\0';
-    snprintf(err->reason, sizeof err->reason, "%s", reason);
-    err->offset = (size_t)(ps->p - ps->start);
+    out[i] = '\0';
+}
+
+static int fail(struct parser *ps, enum senml_error_kind kind, int code, const char *reason)
+{
+    struct senml_error *err = ps->err;
+
+    if (err != NULL) {
+        err->kind = kind;
+        err->index = ps->index;
+        error_field_set(err->field, sizeof err->field, ps->field);
+        snprintf(err->reason, sizeof err->reason, "%s", reason);
+        err->offset = (size_t)(ps->p - ps->start);
+    }
     return code;
 }
 
-/* A syntax error at ps->p; running out of input is reported as such. */
+/* Not JSON at ps->p; running out of input is reported as such. */
 static int bad(struct parser *ps, const char *reason)
 {
     if (ps->p >= ps->end)
-        return fail(ps, -EBADMSG, "unexpected end of input");
-    return fail(ps, -EBADMSG, reason);
+        return fail(ps, SENML_ERROR_SYNTAX, -EBADMSG, "unexpected end of input");
+    return fail(ps, SENML_ERROR_SYNTAX, -EBADMSG, reason);
+}
+
+/* JSON, but a record breaks RFC 8428 (or our reading of it). */
+static int refuse(struct parser *ps, const char *reason)
+{
+    return fail(ps, SENML_ERROR_RECORD, -EBADMSG, reason);
+}
+
+static int too_big(struct parser *ps, const char *reason)
+{
+    return fail(ps, SENML_ERROR_LIMIT, -E2BIG, reason);
+}
+
+static int no_memory(struct parser *ps)
+{
+    return fail(ps, SENML_ERROR_LIMIT, -ENOMEM, "out of memory");
 }
 
 /* ---- JSON scanning (RFC 8259) ---------------------------------------------------------- */
@@ -307,7 +330,7 @@ static int number_strtod(struct parser *ps, const unsigned char *text, size_t le
     if (len >= sizeof small) {
         copy = malloc(len + 1);
         if (copy == NULL)
-            return fail(ps, -ENOMEM, "out of memory");
+            return no_memory(ps);
     }
     memcpy(copy, text, len);
     copy[len] = '\0';
@@ -411,7 +434,7 @@ static int json_number(struct parser *ps, double *out)
     }
     if (!isfinite(*out)) {
         ps->p = text;
-        return fail(ps, -EBADMSG, "number out of range");
+        return refuse(ps, "number out of range");
     }
     return 0;
 }
@@ -439,7 +462,8 @@ static int json_skip_container(struct parser *ps, int depth)
     int ret;
 
     if (depth > JSON_MAX_DEPTH)
-        return fail(ps, -EBADMSG, "nesting deeper than " STR(JSON_MAX_DEPTH) " levels");
+        return fail(ps, SENML_ERROR_LIMIT, -EBADMSG,
+                    "nesting deeper than " STR(JSON_MAX_DEPTH) " levels");
     ps->p++;
     skip_ws(ps);
     if (peek(ps, close)) {
@@ -500,13 +524,48 @@ static int json_skip(struct parser *ps, int depth)
     }
 }
 
+static bool json_value_start(unsigned char c)
+{
+    return c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n' || c == '-' ||
+           is_digit(c);
+}
+
+/* A field's value is JSON of the wrong type, or not JSON at all. */
+static int wrong_type(struct parser *ps, const char *reason)
+{
+    if (ps->p < ps->end && json_value_start(*ps->p))
+        return refuse(ps, reason);
+    return bad(ps, reason);
+}
+
+/* Something other than the array of objects a pack is: a STRUCTURE error when ps->p holds a
+ * well-formed JSON value (making up the whole input at depth 0), else a SYNTAX one. Only on
+ * the error path, so validating the value a second time costs nothing that matters. */
+static int not_a_pack(struct parser *ps, int depth, const char *reason)
+{
+    struct parser probe = *ps;
+    bool value;
+
+    probe.err = NULL;
+    value = json_skip(&probe, depth) == 0;
+    if (value && depth == 0) {
+        skip_ws(&probe);
+        value = probe.p == probe.end;
+    }
+    if (value)
+        return fail(ps, SENML_ERROR_STRUCTURE, -EBADMSG, reason);
+    if (depth == 0)
+        return fail(ps, SENML_ERROR_SYNTAX, -EBADMSG, reason);
+    return bad(ps, reason);
+}
+
 /* ---- typed field values ---------------------------------------------------------------- */
 
 static int field_number(struct parser *ps, double *out)
 {
     if (ps->p < ps->end && (*ps->p == '-' || is_digit(*ps->p)))
         return json_number(ps, out);
-    return bad(ps, "expected a number");
+    return wrong_type(ps, "expected a number");
 }
 
 /* Decodes a string value of at most max bytes into buf (max + 1 bytes, terminated). */
@@ -516,15 +575,15 @@ static int field_string_into(struct parser *ps, char *buf, size_t max, size_t *l
     int ret;
 
     if (!peek(ps, '"'))
-        return bad(ps, "expected a string");
+        return wrong_type(ps, "expected a string");
     if ((ret = json_string(ps, &s)) != 0)
         return ret;
     if (s.len > max)
-        return fail(ps, -E2BIG,
-                    max == SENML_MAX_NAME ? "string longer than " STR(SENML_MAX_NAME) " bytes"
-                                          : "string longer than " STR(SENML_MAX_STRING) " bytes");
+        return too_big(ps, max == SENML_MAX_NAME
+                               ? "string longer than " STR(SENML_MAX_NAME) " bytes"
+                               : "string longer than " STR(SENML_MAX_STRING) " bytes");
     if (s.has_nul)
-        return fail(ps, -EBADMSG, "string contains U+0000");
+        return refuse(ps, "string contains U+0000");
     buf[s.len] = '\0';
     *len = s.len;
     return 0;
@@ -547,7 +606,7 @@ static int field_string_dup(struct parser *ps, bool empty_is_null, char **out, s
     }
     *out = malloc(len + 1);
     if (*out == NULL)
-        return fail(ps, -ENOMEM, "out of memory");
+        return no_memory(ps);
     memcpy(*out, ps->scratch, len + 1);
     return 0;
 }
@@ -640,15 +699,15 @@ static int field_version(struct parser *ps, struct bases *bases)
     if (ret != 0)
         return ret;
     if (version < 1 || version != floor(version))
-        return fail(ps, -EBADMSG, "expected a positive integer");
+        return refuse(ps, "expected a positive integer");
     if (version > SENML_VERSION) {
         snprintf(reason, sizeof reason, "version %.0f is newer than " STR(SENML_VERSION), version);
-        return fail(ps, -EBADMSG, reason);
+        return refuse(ps, reason);
     }
     /* §4.4: all records of a pack have the same version (the first sets it, default 10). */
     if (ps->index > 0 && version != bases->version) {
         snprintf(reason, sizeof reason, "version differs from the pack's (%.0f)", bases->version);
-        return fail(ps, -EBADMSG, reason);
+        return refuse(ps, reason);
     }
     bases->version = version;
     return 0;
@@ -662,7 +721,7 @@ static int field_seq(struct parser *ps, struct senml_pack *pack)
     if (ret != 0)
         return ret;
     if (seq < 0 || seq > SENML_MAX_SEQ || seq != floor(seq))
-        return fail(ps, -EBADMSG, "expected an integer from 0 to 2^53");
+        return refuse(ps, "expected an integer from 0 to 2^53");
     if (!pack->has_seq) {
         pack->has_seq = true;
         pack->seq = (uint64_t)seq;
@@ -694,7 +753,7 @@ static int field_bool(struct parser *ps, bool *out)
         *out = false;
         return json_literal(ps, "false");
     }
-    return bad(ps, "expected true or false");
+    return wrong_type(ps, "expected true or false");
 }
 
 static int field_base_unit(struct parser *ps, struct bases *bases)
@@ -719,7 +778,7 @@ static int field_string_value(struct parser *ps, struct senml_record *rec, enum 
         return ret;
     rec->kind = id == FIELD_VS ? SENML_KIND_STRING : SENML_KIND_DATA;
     if (id == FIELD_VD && !base64url_valid(rec->string, len))
-        return fail(ps, -EBADMSG, "expected unpadded base64url");
+        return refuse(ps, "expected unpadded base64url");
     return 0;
 }
 
@@ -727,9 +786,9 @@ static int field_known(struct parser *ps, struct bases *bases, struct senml_pack
                        struct senml_record *rec, struct record_draft *d, enum field_id id)
 {
     if (d->seen & FIELD_BIT(id))
-        return fail(ps, -EBADMSG, "duplicate field");
+        return refuse(ps, "duplicate field");
     if ((VALUE_FIELDS & FIELD_BIT(id)) && (d->seen & VALUE_FIELDS))
-        return fail(ps, -EBADMSG, "more than one value field");
+        return refuse(ps, "more than one value field");
     d->seen |= FIELD_BIT(id);
     switch (id) {
     case FIELD_BN:
@@ -773,7 +832,7 @@ static int field_known(struct parser *ps, struct bases *bases, struct senml_pack
     case FIELD_COUNT:
         break;
     }
-    return fail(ps, -EBADMSG, "unknown field");
+    return refuse(ps, "unknown field");
 }
 
 /* An unknown string field becomes a label; other unknown values are validated and skipped.
@@ -786,12 +845,12 @@ static int field_label(struct parser *ps, struct senml_record *rec, const char *
     if (!peek(ps, '"') || key_len == 0)
         return json_skip(ps, 2);
     if (key_len > SENML_MAX_LABEL_KEY)
-        return fail(ps, -E2BIG, "label key longer than " STR(SENML_MAX_LABEL_KEY) " bytes");
+        return too_big(ps, "label key longer than " STR(SENML_MAX_LABEL_KEY) " bytes");
     for (size_t i = 0; i < rec->label_count; i++)
         if (strcmp(rec->labels[i].key, key) == 0)
-            return fail(ps, -EBADMSG, "duplicate field");
+            return refuse(ps, "duplicate field");
     if (rec->label_count >= SENML_MAX_LABELS)
-        return fail(ps, -E2BIG, "more than " STR(SENML_MAX_LABELS) " labels");
+        return too_big(ps, "more than " STR(SENML_MAX_LABELS) " labels");
     label = &rec->labels[rec->label_count];
     if ((ret = field_string_dup(ps, false, &label->value, NULL)) != 0)
         return ret;
@@ -799,7 +858,7 @@ static int field_label(struct parser *ps, struct senml_record *rec, const char *
     if (label->key == NULL) {
         free(label->value);
         label->value = NULL;
-        return fail(ps, -ENOMEM, "out of memory");
+        return no_memory(ps);
     }
     rec->label_count++;
     return 0;
@@ -821,14 +880,14 @@ static int record_member(struct parser *ps, struct bases *bases, struct senml_pa
     d->key[key.len < key.cap ? key.len : key.cap] = '\0';
     ps->field = d->key;
     if (key.has_nul)
-        return fail(ps, -EBADMSG, "field name contains U+0000");
+        return refuse(ps, "field name contains U+0000");
     skip_ws(ps);
     if (!peek(ps, ':'))
         return bad(ps, "expected ':'");
     ps->p++;
     skip_ws(ps);
     if (key.last == '_')
-        return fail(ps, -EBADMSG, "must-understand field not supported");
+        return refuse(ps, "must-understand field not supported");
     if (key.len <= key.cap)
         id = field_lookup(d->key, key.len);
     ret = id == FIELD_UNKNOWN ? field_label(ps, rec, d->key, key.len)
@@ -845,19 +904,19 @@ static int record_name(struct parser *ps, const struct bases *bases, struct senm
 
     ps->field = d->seen & FIELD_BIT(FIELD_N) ? "n" : "bn";
     if (len > SENML_MAX_NAME)
-        return fail(ps, -E2BIG, "name longer than " STR(SENML_MAX_NAME) " bytes");
+        return too_big(ps, "name longer than " STR(SENML_MAX_NAME) " bytes");
     if (len == 0)
-        return fail(ps, -EBADMSG, "empty name");
+        return refuse(ps, "empty name");
     rec->name = malloc(len + 1);
     if (rec->name == NULL)
-        return fail(ps, -ENOMEM, "out of memory");
+        return no_memory(ps);
     memcpy(rec->name, bases->name, bases->name_len);
     memcpy(rec->name + bases->name_len, d->name, d->name_len);
     rec->name[len] = '\0';
     if (!senml_name_valid(rec->name, len)) {
         if (!senml_name_valid(rec->name, 1))
-            return fail(ps, -EBADMSG, "name must start with a letter or digit");
-        return fail(ps, -EBADMSG, "invalid character in name");
+            return refuse(ps, "name must start with a letter or digit");
+        return refuse(ps, "invalid character in name");
     }
     ps->field = "";
     return 0;
@@ -870,7 +929,7 @@ static int record_resolve(struct parser *ps, const struct bases *bases, struct s
     int ret;
 
     if (!(d->seen & (VALUE_FIELDS | FIELD_BIT(FIELD_S))))
-        return fail(ps, -EBADMSG, "record has no value and no sum");
+        return refuse(ps, "record has no value and no sum");
     if ((ret = record_name(ps, bases, rec, d)) != 0)
         return ret;
     rec->time_s = bases->time + d->time;
@@ -889,11 +948,11 @@ static int record_resolve(struct parser *ps, const struct bases *bases, struct s
                 : !isfinite(rec->sum)   ? "s"
                                         : "";
     if (ps->field[0] != '\0')
-        return fail(ps, -EBADMSG, "out of range after adding the base field");
+        return refuse(ps, "out of range after adding the base field");
     if (!(d->seen & FIELD_BIT(FIELD_U)) && bases->unit != NULL) {
         rec->unit = strdup(bases->unit);
         if (rec->unit == NULL)
-            return fail(ps, -ENOMEM, "out of memory");
+            return no_memory(ps);
     }
     return 0;
 }
@@ -954,7 +1013,7 @@ static int records_reserve(struct parser *ps, struct senml_pack *pack, size_t *c
         new_cap = SENML_MAX_RECORDS;
     records = realloc(pack->records, new_cap * sizeof *records);
     if (records == NULL)
-        return fail(ps, -ENOMEM, "out of memory");
+        return no_memory(ps);
     pack->records = records;
     *cap = new_cap;
     return 0;
@@ -973,10 +1032,10 @@ static int pack_records(struct parser *ps, struct bases *bases, struct senml_pac
     }
     for (long index = 0;; index++) {
         if (index >= SENML_MAX_RECORDS)
-            return fail(ps, -E2BIG, "more than " STR(SENML_MAX_RECORDS) " records");
+            return too_big(ps, "more than " STR(SENML_MAX_RECORDS) " records");
         ps->index = index;
         if (!peek(ps, '{'))
-            return bad(ps, "expected a record object");
+            return not_a_pack(ps, 1, "expected a record object");
         if ((ret = records_reserve(ps, pack, &cap)) != 0)
             return ret;
         if ((ret = record_parse(ps, bases, pack)) != 0)
@@ -1016,12 +1075,12 @@ int senml_json_decode(const char *json, size_t len, int64_t now_ms, struct senml
 
     pack = calloc(1, sizeof *pack);
     if (pack == NULL) {
-        ret = fail(&ps, -ENOMEM, "out of memory");
+        ret = no_memory(&ps);
         goto out;
     }
     skip_ws(&ps);
     if (!peek(&ps, '[')) {
-        ret = fail(&ps, -EBADMSG, "expected a JSON array of records");
+        ret = not_a_pack(&ps, 0, "expected a JSON array of records");
         goto out;
     }
     ps.p++;
@@ -1029,7 +1088,7 @@ int senml_json_decode(const char *json, size_t len, int64_t now_ms, struct senml
         goto out;
     skip_ws(&ps);
     if (ps.p != ps.end) {
-        ret = fail(&ps, -EBADMSG, "unexpected data after the pack");
+        ret = bad(&ps, "unexpected data after the pack");
         goto out;
     }
     *out = pack;

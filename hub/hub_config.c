@@ -44,6 +44,8 @@ const struct config_option hub_config_options[] = {
         "samples stamped further ahead than this are rejected (bad_timestamp)"),
     OPT("ingest", "max_hosts", CONFIG_TYPE_INT, ingest_max_hosts, 1, 10000000, "100000",
         "new hosts beyond this are rejected (too_many_hosts)"),
+    OPT("ingest", "ack_interval", CONFIG_TYPE_DURATION, ingest_ack_interval_ms, MS(0), S(60),
+        "200ms", "acks of committed packs go to <root>/v1/<host>/ack at most this often per host"),
     OPT("hosts", "stale_after", CONFIG_TYPE_DURATION, hosts_stale_after_ms, S(1), DAYS(1), "90s",
         "a host with no message for this long is offline (3 heartbeats)"),
     OPT("api", "max_range", CONFIG_TYPE_DURATION, api_max_range_ms, S(1), DAYS(400), "400d",

@@ -28,6 +28,7 @@ struct hub_config {
     int64_t ingest_max_payload;
     int64_t ingest_max_future_ms;
     int64_t ingest_max_hosts;
+    int64_t ingest_ack_interval_ms;
     int64_t hosts_stale_after_ms;
     int64_t api_max_range_ms;
     char *log_level;

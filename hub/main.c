@@ -31,6 +31,9 @@ static void on_mqtt_message(void *user, const char *topic, const void *payload, 
     ingest_message(user, topic, payload, len, clock_wall_ms(), clock_mono_ms());
 }
 
+/* Writer thread: the end-to-end ack of committed packs, on <root>/v1/<host>/ack at QoS 1. */
+static void send_ack(void *user, const char *host, const char *payload, size_t len);
+
 static void load_host(void *user, const struct store_host *rec)
 {
     if (hosts_load(user, rec, clock_wall_ms(), clock_mono_ms()) != 0)
@@ -63,12 +66,29 @@ static int hub_open_store(struct hub *h)
     }
     struct writer_options wo = {.queue_max_batches = (size_t)h->cfg.store_queue_max_batches,
                                 .commit_max_samples = (size_t)h->cfg.store_commit_max_samples,
-                                .commit_interval_ms = h->cfg.store_commit_interval_ms};
+                                .commit_interval_ms = h->cfg.store_commit_interval_ms,
+                                .ack_interval_ms = h->cfg.ingest_ack_interval_ms,
+                                .ack_send = send_ack,
+                                .ack_user = h};
     if (writer_new(&wo, h->store, h->hosts, &h->writer) != 0 || writer_start(h->writer) != 0) {
         log_error("cannot start the store writer");
         return -EIO;
     }
     return 0;
+}
+
+static void send_ack(void *user, const char *host, const char *payload, size_t len)
+{
+    struct hub *h = user;
+    char topic[TOPIC_MAX];
+    if (h->mqtt == NULL)
+        return;
+    if (topic_build(topic, sizeof topic, h->cfg.mqtt_topic_root, host, TOPIC_KIND_ACK) != 0)
+        return;
+    int rc = mqtt_client_publish(h->mqtt, topic, payload, len, 1, false);
+    if (rc != 0)
+        log_debug("ack to %s not sent (%s): the agent resends and the store absorbs it", host,
+                  rc == -ENOTCONN ? "broker disconnected" : "publish failed");
 }
 
 static int hub_open_mqtt(struct hub *h)

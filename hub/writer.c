@@ -5,9 +5,11 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/senml.h"
+#include "hub/acks.h"
 
 #define LOG_MODULE "writer"
 #include "common/clock.h"
@@ -26,6 +28,7 @@ struct writer {
     bool stopping;
     struct writer_stats stats;
     struct log_ratelimit error_rl;
+    struct acks *acks; /* owned by the writer thread */
 };
 
 void writer_batch_free(struct writer_batch *b)
@@ -49,6 +52,10 @@ int writer_new(const struct writer_options *opts, struct store *st, struct hosts
     w->opts = *opts;
     w->st = st;
     w->hosts = hosts;
+    if (acks_new(opts->ack_interval_ms, &w->acks) != 0) {
+        free(w);
+        return -ENOMEM;
+    }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->not_empty, NULL);
     pthread_cond_init(&w->not_full, NULL);
@@ -87,6 +94,34 @@ static void save_hosts(struct writer *w)
     free(recs);
 }
 
+static void send_acks(struct writer *w, bool force)
+{
+    if (w->opts.ack_send == NULL)
+        return;
+    size_t sent = acks_flush(w->acks, clock_mono_ms(), force, w->opts.ack_send, w->opts.ack_user);
+    if (sent > 0) {
+        pthread_mutex_lock(&w->lock);
+        w->stats.acks_sent += sent;
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* Committed packs that name themselves (boot id + sequence) are acknowledged. */
+static void note_acks(struct writer *w, const struct writer_batch *b)
+{
+    if (w->opts.ack_send == NULL || b->pack == NULL || !b->pack->has_seq ||
+        b->pack->boot_id == NULL)
+        return;
+    int rc = acks_note(w->acks, b->host, b->pack->boot_id, b->pack->seq);
+    if (rc == -ENOSPC) {
+        send_acks(w, true);
+        rc = acks_note(w->acks, b->host, b->pack->boot_id, b->pack->seq);
+    }
+    if (rc != 0)
+        log_error("ack for %s pack %llu not recorded: %s", b->host,
+                  (unsigned long long)b->pack->seq, strerror(-rc));
+}
+
 static void complain(struct writer *w, const char *what)
 {
     uint64_t suppressed = 0;
@@ -103,7 +138,8 @@ static void write_group(struct writer *w, struct writer_batch *group)
     uint64_t failed = 0;
     bool ok = store_begin(w->st) == 0;
     for (struct writer_batch *b = group; ok && b != NULL; b = b->next) {
-        if (store_append(w->st, b->host, b->samples, b->count, &res) != 0) {
+        b->stored = store_append(w->st, b->host, b->samples, b->count, &res) == 0;
+        if (!b->stored) {
             complain(w, "append");
             failed++;
         }
@@ -127,6 +163,10 @@ static void write_group(struct writer *w, struct writer_batch *group)
     }
     w->stats.batches_failed += failed;
     pthread_mutex_unlock(&w->lock);
+    for (struct writer_batch *b = group; ok && b != NULL; b = b->next)
+        if (b->stored)
+            note_acks(w, b);
+    send_acks(w, false);
     while (group != NULL) {
         struct writer_batch *next = group->next;
         writer_batch_free(group);
@@ -134,22 +174,43 @@ static void write_group(struct writer *w, struct writer_batch *group)
     }
 }
 
+/* Absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_after(int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = until.tv_nsec + (ms % 1000) * 1000000;
+    until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
+    until.tv_nsec = ns % 1000000000;
+    return until;
+}
+
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (w->head == NULL && !w->stopping)
-            pthread_cond_wait(&w->not_empty, &w->lock);
+        while (w->head == NULL && !w->stopping) {
+            int64_t due = acks_next_due_ms(w->acks, clock_mono_ms());
+            if (due < 0) {
+                pthread_cond_wait(&w->not_empty, &w->lock);
+                continue;
+            }
+            if (due > 0) {
+                struct timespec until = deadline_after(due);
+                pthread_cond_timedwait(&w->not_empty, &w->lock, &until);
+            }
+            if (w->head == NULL) {
+                pthread_mutex_unlock(&w->lock);
+                send_acks(w, false);
+                pthread_mutex_lock(&w->lock);
+            }
+        }
         if (w->head == NULL && w->stopping)
             break;
         /* Let a little more arrive so one commit covers many packs. */
         if (w->queued < 4 && !w->stopping && w->opts.commit_interval_ms > 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            int64_t ns = until.tv_nsec + (w->opts.commit_interval_ms % 1000) * 1000000;
-            until.tv_sec += w->opts.commit_interval_ms / 1000 + ns / 1000000000;
-            until.tv_nsec = ns % 1000000000;
+            struct timespec until = deadline_after(w->opts.commit_interval_ms);
             pthread_cond_timedwait(&w->not_empty, &w->lock, &until);
         }
         struct writer_batch *group = take_locked(w);
@@ -158,12 +219,14 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
-    /* Host records changed after the last batch (a Last Will, say) are saved too. */
+    /* Host records changed after the last batch (a Last Will, say) are saved too, and
+     * every pending ack goes out before the hub disconnects. */
     if (store_begin(w->st) == 0) {
         save_hosts(w);
         if (store_commit(w->st) != 0)
             complain(w, "final commit");
     }
+    send_acks(w, true);
     return NULL;
 }
 
@@ -219,6 +282,7 @@ void writer_free(struct writer *w)
         writer_batch_free(w->head);
         w->head = next;
     }
+    acks_free(w->acks);
     pthread_cond_destroy(&w->not_empty);
     pthread_cond_destroy(&w->not_full);
     pthread_mutex_destroy(&w->lock);

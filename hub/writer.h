@@ -7,6 +7,7 @@
 #ifndef UPDRAFT_HUB_WRITER_H
 #define UPDRAFT_HUB_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ struct writer_batch {
     char **labels;                /* canonical label strings made for samples, owned */
     size_t n_labels;
     struct writer_batch *next;    /* queue link, owned by the writer while queued */
+    bool stored;                  /* set by the writer: appended in a committed transaction */
 };
 void writer_batch_free(struct writer_batch *batch); /* accepts NULL */
 
@@ -32,11 +34,18 @@ struct writer_options {
     size_t queue_max_batches;
     size_t commit_max_samples;
     int64_t commit_interval_ms;
+    /* After each commit, the packs that carried a boot id and sequence are acknowledged
+     * through ack_send (see acks.h), at most every ack_interval_ms per host. ack_send may be
+     * NULL (no acks); it runs on the writer thread. */
+    int64_t ack_interval_ms;
+    void (*ack_send)(void *user, const char *host, const char *payload, size_t len);
+    void *ack_user;
 };
 
 struct writer_stats {
     uint64_t added, duplicates, conflicts; /* samples */
     uint64_t commits, store_errors, batches_failed;
+    uint64_t acks_sent;                     /* ack messages handed to ack_send */
     uint64_t queued;                        /* batches waiting now */
 };
 

@@ -69,7 +69,7 @@ wait_port() {
     die "$what did not open port $port (see its log in $RUN_DIR)"
 }
 
-"$MOSQUITTO" -c "$RUN_DIR/mosquitto.conf" &
+"$MOSQUITTO" -c "$RUN_DIR/mosquitto.conf" 2>>"$RUN_DIR/mosquitto.stderr" &
 pids+=($!)
 wait_port "$MQTT_PORT" "${pids[0]}" mosquitto
 

@@ -42,8 +42,19 @@ wait_until 6 grep -q "/heartbeat " "$WORK/topics.txt"
 first_pack=$(grep -m1 "^updraft/v1/$HOST/metrics " "$WORK/topics.txt" | cut -d' ' -f2-)
 check "metrics pack is SenML with bn <host>/ and bt" jq_true ".[0].bn == \"$HOST/\" and (.[0].bt > 1e9)" <<<"$first_pack"
 check "metrics pack carries boot id (bid) and sequence (sq)" jq_true '(.[0].bid | test("^[0-9a-f]{16}$")) and (.[0].sq >= 1)' <<<"$first_pack"
-seqs=$(grep "^updraft/v1/$HOST/metrics " "$WORK/topics.txt" | cut -d' ' -f2- | jq -s '[.[][0].sq]')
-check "sequence numbers go up by one per pack" jq_true '. as $s | length >= 2 and all(range(1; length); $s[.] == $s[. - 1] + 1)' <<<"$seqs"
+seqs_consecutive() {
+    grep "^updraft/v1/$HOST/metrics " "$WORK/topics.txt" | cut -d' ' -f2- | jq -s '[.[][0].sq]' |
+        jq -e '. as $s | length >= 2 and all(range(1; length); $s[.] == $s[. - 1] + 1)' >/dev/null
+}
+check "sequence numbers go up by one per pack" wait_until $((2 * INTERVAL_S + 1)) seqs_consecutive
+# End-to-end ack: every published sequence comes back in an ack with the pack's boot id.
+acked_all() {
+    local sent acked
+    sent=$(grep "^updraft/v1/$HOST/metrics " "$WORK/topics.txt" | cut -d' ' -f2- | jq -s '[.[][0] | {b: .bid, s: .sq}]')
+    acked=$(grep "^updraft/v1/$HOST/ack " "$WORK/topics.txt" | cut -d' ' -f2- | jq -s '[.[] | .boot_id as $b | .ranges[] | {b: $b, f: .[0], l: .[1]}]')
+    jq -e --argjson acked "$acked" 'length >= 2 and all(.[]; . as $p | any($acked[]; .b == $p.b and .f <= $p.s and $p.s <= .l))' <<<"$sent" >/dev/null
+}
+check "the hub acks every committed pack (boot id + sequence ranges)" wait_until 5 acked_all
 check "heartbeat carries uptime and last sequence" jq_true 'map(.n) | index("agent.uptime_s") != null and index("agent.seq") != null' < <(grep -m1 "/heartbeat " "$WORK/topics.txt" | cut -d' ' -f2-)
 state=$(mosquitto_sub -p "$MQTT_PORT" -t "updraft/v1/$HOST/state" -C 1 -W 3 2>/dev/null)
 check "retained state is online with version and boot id" jq_true '.state == "online" and (.agent_version | length > 0) and (.boot_id | length == 16)' <<<"$state"

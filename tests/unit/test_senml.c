@@ -134,6 +134,7 @@ static int decode_err(const char *json, size_t len, struct senml_error *err)
 struct refusal {
     const char *json;
     int code;
+    enum senml_error_kind kind;
     long index;
     const char *field;
     const char *reason;
@@ -147,28 +148,36 @@ static void check_refusals(const struct refusal *rows, size_t count)
         struct senml_error err;
         int ret = decode_err(row->json, strlen(row->json), &err);
 
-        if (ret != row->code || err.index != row->index || strcmp(err.field, row->field) != 0 ||
-            strcmp(err.reason, row->reason) != 0 ||
+        if (ret != row->code || err.kind != row->kind || err.index != row->index ||
+            strcmp(err.field, row->field) != 0 || strcmp(err.reason, row->reason) != 0 ||
             (row->offset != UNCHECKED && err.offset != row->offset))
-            fail_msg("row %zu: %s\n  want %d, index %ld, field \"%s\", \"%s\", offset %zu\n"
-                     "  got  %d, index %ld, field \"%s\", \"%s\", offset %zu",
-                     i, row->json, row->code, row->index, row->field, row->reason, row->offset, ret,
-                     err.index, err.field, err.reason, err.offset);
+            fail_msg(
+                "row %zu: %s\n  want %d, kind %d, index %ld, field \"%s\", \"%s\", offset %zu\n"
+                "  got  %d, kind %d, index %ld, field \"%s\", \"%s\", offset %zu",
+                i, row->json, row->code, row->kind, row->index, row->field, row->reason,
+                row->offset, ret, err.kind, err.index, err.field, err.reason, err.offset);
     }
 }
 
-#define BAD(json, index, field, reason)                                                            \
+#define REFUSED(json, kind, index, field, reason, offset)                                          \
     {                                                                                              \
-        json, -EBADMSG, index, field, reason, UNCHECKED                                            \
+        json, -EBADMSG, SENML_ERROR_##kind, index, field, reason, offset                           \
     }
-#define BAD_AT(json, index, field, reason, offset)                                                 \
-    {                                                                                              \
-        json, -EBADMSG, index, field, reason, offset                                               \
-    }
+#define SYNTAX(json, index, field, reason) REFUSED(json, SYNTAX, index, field, reason, UNCHECKED)
+#define SYNTAX_AT(json, index, field, reason, offset)                                              \
+    REFUSED(json, SYNTAX, index, field, reason, offset)
+#define STRUCTURE(json, index, field, reason)                                                      \
+    REFUSED(json, STRUCTURE, index, field, reason, UNCHECKED)
+#define STRUCTURE_AT(json, index, field, reason, offset)                                           \
+    REFUSED(json, STRUCTURE, index, field, reason, offset)
+#define RECORD(json, index, field, reason) REFUSED(json, RECORD, index, field, reason, UNCHECKED)
+#define RECORD_AT(json, index, field, reason, offset)                                              \
+    REFUSED(json, RECORD, index, field, reason, offset)
 #define TOO_BIG(json, index, field, reason)                                                        \
     {                                                                                              \
-        json, -E2BIG, index, field, reason, UNCHECKED                                              \
+        json, -E2BIG, SENML_ERROR_LIMIT, index, field, reason, UNCHECKED                           \
     }
+#define TOO_DEEP(json) REFUSED(json, LIMIT, 0, "x", "nesting deeper than 32 levels", UNCHECKED)
 
 static void assert_time(double got, double want)
 {
@@ -766,23 +775,25 @@ static void accepts_exactly_the_maximum_records_name_length_and_depth(void **sta
 static void refuses_input_that_is_not_json(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("", -1, "", "expected a JSON array of records", 0),
-        BAD_AT("hello", -1, "", "expected a JSON array of records", 0),
-        BAD_AT("  \n", -1, "", "expected a JSON array of records", 3),
-        BAD_AT("\xef\xbb\xbf[]", -1, "", "expected a JSON array of records", 0),
-        BAD_AT("[}", 0, "", "expected a record object", 1),
-        BAD_AT("[{]", 0, "", "expected a string key", 2),
-        BAD("[{'n':'a'}]", 0, "", "expected a string key"),
-        BAD_AT("[{\"n\" \"a\"}]", 0, "n", "expected ':'", 6),
-        BAD("[{\"n\":\"a\",\"v\":1,}]", 0, "", "expected a string key"),
-        BAD("[{\"n\":\"a\" \"v\":1}]", 0, "", "expected ',' or '}'"),
-        BAD_AT("[{\"n\":\"a\",\"v\":1}{\"n\":\"b\",\"v\":2}]", -1, "", "expected ',' or ']'", 16),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":nul}]", 0, "x", "invalid JSON value"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[1,]}]", 0, "x", "invalid JSON value"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":{\"k\" 1}}]", 0, "x", "expected ':'"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":{1:2}}]", 0, "x", "expected a string key"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[1 2]}]", 0, "x", "expected ',' or ']'"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":undefined}]", 0, "x", "invalid JSON value"),
+        SYNTAX_AT("", -1, "", "expected a JSON array of records", 0),
+        SYNTAX_AT("hello", -1, "", "expected a JSON array of records", 0),
+        SYNTAX_AT("{\"n\":", -1, "", "expected a JSON array of records", 0),
+        SYNTAX_AT("  \n", -1, "", "expected a JSON array of records", 3),
+        SYNTAX_AT("\xef\xbb\xbf[]", -1, "", "expected a JSON array of records", 0),
+        SYNTAX_AT("[}", 0, "", "expected a record object", 1),
+        SYNTAX_AT("[{]", 0, "", "expected a string key", 2),
+        SYNTAX("[{'n':'a'}]", 0, "", "expected a string key"),
+        SYNTAX_AT("[{\"n\" \"a\"}]", 0, "n", "expected ':'", 6),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,}]", 0, "", "expected a string key"),
+        SYNTAX("[{\"n\":\"a\" \"v\":1}]", 0, "", "expected ',' or '}'"),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1}{\"n\":\"b\",\"v\":2}]", -1, "", "expected ',' or ']'",
+                  16),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":nul}]", 0, "x", "invalid JSON value"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":[1,]}]", 0, "x", "invalid JSON value"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":{\"k\" 1}}]", 0, "x", "expected ':'"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":{1:2}}]", 0, "x", "expected a string key"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":[1 2]}]", 0, "x", "expected ',' or ']'"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":undefined}]", 0, "x", "invalid JSON value"),
     };
 
     (void)state;
@@ -792,22 +803,22 @@ static void refuses_input_that_is_not_json(void **state)
 static void refuses_truncated_json(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[", 0, "", "unexpected end of input", 1),
-        BAD("[{", 0, "", "unexpected end of input"),
-        BAD("[{\"n\"", 0, "n", "unexpected end of input"),
-        BAD("[{\"n\":", 0, "n", "unexpected end of input"),
-        BAD("[{\"n\":\"ab", 0, "n", "unexpected end of input"),
-        BAD("[{\"n\":\"a\\", 0, "n", "unexpected end of input"),
-        BAD("[{\"n\":\"a\",\"v\":1", 0, "", "unexpected end of input"),
-        BAD("[{\"n\":\"a\",\"v\":1.", 0, "v", "unexpected end of input"),
-        BAD("[{\"n\":\"a\",\"v\":-", 0, "v", "unexpected end of input"),
-        BAD("[{\"n\":\"a\",\"v\":1e", 0, "v", "unexpected end of input"),
-        BAD("[{\"n\":\"a\",\"vb\":tr", 0, "vb", "unexpected end of input"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[1,{\"y\":[", 0, "x", "unexpected end of input"),
-        BAD_AT("[{\"n\":\"a\",\"v\":1}", -1, "", "unexpected end of input", 16),
-        BAD_AT("[{\"n\":\"a\",\"v\":1},", 1, "", "unexpected end of input", 17),
-        BAD_AT("[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":2}", -1, "", "unexpected end of input",
-               32),
+        SYNTAX_AT("[", 0, "", "unexpected end of input", 1),
+        SYNTAX("[{", 0, "", "unexpected end of input"),
+        SYNTAX("[{\"n\"", 0, "n", "unexpected end of input"),
+        SYNTAX("[{\"n\":", 0, "n", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"ab", 0, "n", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\\", 0, "n", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1", 0, "", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1.", 0, "v", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\",\"v\":-", 0, "v", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1e", 0, "v", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\",\"vb\":tr", 0, "vb", "unexpected end of input"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":[1,{\"y\":[", 0, "x", "unexpected end of input"),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1}", -1, "", "unexpected end of input", 16),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1},", 1, "", "unexpected end of input", 17),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":2}", -1, "", "unexpected end of input",
+                  32),
     };
 
     (void)state;
@@ -817,10 +828,10 @@ static void refuses_truncated_json(void **state)
 static void refuses_trailing_data_after_the_pack(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[] x", -1, "", "unexpected data after the pack", 3),
-        BAD_AT("[{\"n\":\"a\",\"v\":1}]]", -1, "", "unexpected data after the pack", 17),
-        BAD_AT("[][]", -1, "", "unexpected data after the pack", 2),
-        BAD_AT("[{\"n\":\"a\",\"v\":1}] \n,", -1, "", "unexpected data after the pack", 19),
+        SYNTAX_AT("[] x", -1, "", "unexpected data after the pack", 3),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1}]]", -1, "", "unexpected data after the pack", 17),
+        SYNTAX_AT("[][]", -1, "", "unexpected data after the pack", 2),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1}] \n,", -1, "", "unexpected data after the pack", 19),
     };
     struct senml_error err;
 
@@ -835,11 +846,11 @@ static void refuses_trailing_data_after_the_pack(void **state)
 static void refuses_top_level_values_other_than_an_array(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("{\"n\":\"a\",\"v\":1}", -1, "", "expected a JSON array of records", 0),
-        BAD("\"[]\"", -1, "", "expected a JSON array of records"),
-        BAD("1", -1, "", "expected a JSON array of records"),
-        BAD("null", -1, "", "expected a JSON array of records"),
-        BAD("true", -1, "", "expected a JSON array of records"),
+        STRUCTURE_AT("{\"n\":\"a\",\"v\":1}", -1, "", "expected a JSON array of records", 0),
+        STRUCTURE("\"[]\"", -1, "", "expected a JSON array of records"),
+        STRUCTURE("1", -1, "", "expected a JSON array of records"),
+        STRUCTURE("null", -1, "", "expected a JSON array of records"),
+        STRUCTURE("true", -1, "", "expected a JSON array of records"),
     };
 
     (void)state;
@@ -849,13 +860,14 @@ static void refuses_top_level_values_other_than_an_array(void **state)
 static void refuses_array_elements_that_are_not_objects(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[1]", 0, "", "expected a record object", 1),
-        BAD("[\"a\"]", 0, "", "expected a record object"),
-        BAD("[[]]", 0, "", "expected a record object"),
-        BAD("[null]", 0, "", "expected a record object"),
-        BAD_AT("[{\"n\":\"a\",\"v\":1}, 2]", 1, "", "expected a record object", 18),
-        BAD("[,]", 0, "", "expected a record object"),
-        BAD("[{\"n\":\"a\",\"v\":1},]", 1, "", "expected a record object"),
+        STRUCTURE_AT("[1]", 0, "", "expected a record object", 1),
+        STRUCTURE("[\"a\"]", 0, "", "expected a record object"),
+        STRUCTURE("[[]]", 0, "", "expected a record object"),
+        STRUCTURE("[null]", 0, "", "expected a record object"),
+        STRUCTURE_AT("[{\"n\":\"a\",\"v\":1}, 2]", 1, "", "expected a record object", 18),
+        SYNTAX("[,]", 0, "", "expected a record object"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1},]", 1, "", "expected a record object"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1},[1,]]", 1, "", "expected a record object"),
     };
 
     (void)state;
@@ -865,26 +877,26 @@ static void refuses_array_elements_that_are_not_objects(void **state)
 static void refuses_fields_of_the_wrong_type(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[{\"n\":\"a\",\"v\":\"1\"}]", 0, "v", "expected a number", 14),
-        BAD("[{\"n\":\"a\",\"vs\":1}]", 0, "vs", "expected a string"),
-        BAD("[{\"n\":\"a\",\"vb\":1}]", 0, "vb", "expected true or false"),
-        BAD("[{\"n\":\"a\",\"vb\":\"true\"}]", 0, "vb", "expected true or false"),
-        BAD("[{\"n\":\"a\",\"vb\":null}]", 0, "vb", "expected true or false"),
-        BAD("[{\"n\":\"a\",\"vd\":[]}]", 0, "vd", "expected a string"),
-        BAD("[{\"n\":1,\"v\":1}]", 0, "n", "expected a string"),
-        BAD("[{\"bn\":true,\"n\":\"a\",\"v\":1}]", 0, "bn", "expected a string"),
-        BAD("[{\"n\":\"a\",\"u\":[],\"v\":1}]", 0, "u", "expected a string"),
-        BAD("[{\"bu\":{},\"n\":\"a\",\"v\":1}]", 0, "bu", "expected a string"),
-        BAD("[{\"n\":\"a\",\"t\":\"1\",\"v\":1}]", 0, "t", "expected a number"),
-        BAD("[{\"bt\":null,\"n\":\"a\",\"v\":1}]", 0, "bt", "expected a number"),
-        BAD("[{\"bv\":\"\",\"n\":\"a\",\"v\":1}]", 0, "bv", "expected a number"),
-        BAD("[{\"bs\":[],\"n\":\"a\",\"v\":1}]", 0, "bs", "expected a number"),
-        BAD("[{\"n\":\"a\",\"s\":true}]", 0, "s", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"ut\":\"60\"}]", 0, "ut", "expected a number"),
-        BAD("[{\"bver\":\"10\",\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"bid\":7}]", 0, "bid", "expected a string"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":\"7\"}]", 0, "sq", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":true}]", 1, "v", "expected a number"),
+        RECORD_AT("[{\"n\":\"a\",\"v\":\"1\"}]", 0, "v", "expected a number", 14),
+        RECORD("[{\"n\":\"a\",\"vs\":1}]", 0, "vs", "expected a string"),
+        RECORD("[{\"n\":\"a\",\"vb\":1}]", 0, "vb", "expected true or false"),
+        RECORD("[{\"n\":\"a\",\"vb\":\"true\"}]", 0, "vb", "expected true or false"),
+        RECORD("[{\"n\":\"a\",\"vb\":null}]", 0, "vb", "expected true or false"),
+        RECORD("[{\"n\":\"a\",\"vd\":[]}]", 0, "vd", "expected a string"),
+        RECORD("[{\"n\":1,\"v\":1}]", 0, "n", "expected a string"),
+        RECORD("[{\"bn\":true,\"n\":\"a\",\"v\":1}]", 0, "bn", "expected a string"),
+        RECORD("[{\"n\":\"a\",\"u\":[],\"v\":1}]", 0, "u", "expected a string"),
+        RECORD("[{\"bu\":{},\"n\":\"a\",\"v\":1}]", 0, "bu", "expected a string"),
+        RECORD("[{\"n\":\"a\",\"t\":\"1\",\"v\":1}]", 0, "t", "expected a number"),
+        RECORD("[{\"bt\":null,\"n\":\"a\",\"v\":1}]", 0, "bt", "expected a number"),
+        RECORD("[{\"bv\":\"\",\"n\":\"a\",\"v\":1}]", 0, "bv", "expected a number"),
+        RECORD("[{\"bs\":[],\"n\":\"a\",\"v\":1}]", 0, "bs", "expected a number"),
+        RECORD("[{\"n\":\"a\",\"s\":true}]", 0, "s", "expected a number"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"ut\":\"60\"}]", 0, "ut", "expected a number"),
+        RECORD("[{\"bver\":\"10\",\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a number"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"bid\":7}]", 0, "bid", "expected a string"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":\"7\"}]", 0, "sq", "expected a number"),
+        RECORD("[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":true}]", 1, "v", "expected a number"),
     };
 
     (void)state;
@@ -894,11 +906,11 @@ static void refuses_fields_of_the_wrong_type(void **state)
 static void refuses_records_with_two_value_fields(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\",\"v\":1,\"vs\":\"x\"}]", 0, "vs", "more than one value field"),
-        BAD("[{\"n\":\"a\",\"vb\":true,\"v\":1}]", 0, "v", "more than one value field"),
-        BAD("[{\"n\":\"a\",\"vd\":\"AA\",\"vs\":\"x\"}]", 0, "vs", "more than one value field"),
-        BAD("[{\"n\":\"a\",\"vs\":\"x\",\"s\":1,\"vb\":false}]", 0, "vb",
-            "more than one value field"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"vs\":\"x\"}]", 0, "vs", "more than one value field"),
+        RECORD("[{\"n\":\"a\",\"vb\":true,\"v\":1}]", 0, "v", "more than one value field"),
+        RECORD("[{\"n\":\"a\",\"vd\":\"AA\",\"vs\":\"x\"}]", 0, "vs", "more than one value field"),
+        RECORD("[{\"n\":\"a\",\"vs\":\"x\",\"s\":1,\"vb\":false}]", 0, "vb",
+               "more than one value field"),
     };
 
     (void)state;
@@ -908,14 +920,14 @@ static void refuses_records_with_two_value_fields(void **state)
 static void refuses_records_with_neither_value_nor_sum(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\"}]", 0, "", "record has no value and no sum"),
-        BAD_AT("[{}]", 0, "", "record has no value and no sum", 3),
-        BAD("[{\"n\":\"a\",\"u\":\"V\",\"t\":1,\"ut\":5}]", 0, "",
-            "record has no value and no sum"),
-        BAD("[{\"bid\":\"x\",\"sq\":1}]", 0, "", "record has no value and no sum"),
-        BAD("[{\"n\":\"a\",\"label\":\"x\"}]", 0, "", "record has no value and no sum"),
-        BAD("[{\"bn\":\"a\",\"v\":1},{\"t\":5}]", 1, "", "record has no value and no sum"),
-        BAD("[{\"bs\":1,\"n\":\"a\"}]", 0, "", "record has no value and no sum"),
+        RECORD("[{\"n\":\"a\"}]", 0, "", "record has no value and no sum"),
+        RECORD_AT("[{}]", 0, "", "record has no value and no sum", 3),
+        RECORD("[{\"n\":\"a\",\"u\":\"V\",\"t\":1,\"ut\":5}]", 0, "",
+               "record has no value and no sum"),
+        RECORD("[{\"bid\":\"x\",\"sq\":1}]", 0, "", "record has no value and no sum"),
+        RECORD("[{\"n\":\"a\",\"label\":\"x\"}]", 0, "", "record has no value and no sum"),
+        RECORD("[{\"bn\":\"a\",\"v\":1},{\"t\":5}]", 1, "", "record has no value and no sum"),
+        RECORD("[{\"bs\":1,\"n\":\"a\"}]", 0, "", "record has no value and no sum"),
     };
 
     (void)state;
@@ -925,19 +937,19 @@ static void refuses_records_with_neither_value_nor_sum(void **state)
 static void refuses_invalid_resolved_names(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a b\",\"v\":1}]", 0, "n", "invalid character in name"),
-        BAD("[{\"n\":\"a%\",\"v\":1}]", 0, "n", "invalid character in name"),
-        BAD("[{\"n\":\"caf\\u00e9\",\"v\":1}]", 0, "n", "invalid character in name"),
-        BAD("[{\"bn\":\"a?\",\"v\":1}]", 0, "bn", "invalid character in name"),
-        BAD("[{\"n\":\"\",\"v\":1}]", 0, "n", "empty name"),
-        BAD("[{\"v\":1}]", 0, "bn", "empty name"),
-        BAD("[{\"bn\":\"\",\"n\":\"\",\"v\":1}]", 0, "n", "empty name"),
-        BAD("[{\"n\":\"-a\",\"v\":1}]", 0, "n", "name must start with a letter or digit"),
-        BAD("[{\"n\":\"_a\",\"v\":1}]", 0, "n", "name must start with a letter or digit"),
-        BAD("[{\"bn\":\":x\",\"n\":\"a\",\"v\":1}]", 0, "n",
-            "name must start with a letter or digit"),
-        BAD("[{\"bn\":\"ok/\",\"n\":\"a\",\"v\":1},{\"bn\":\"/\",\"n\":\"b\",\"v\":1}]", 1, "n",
-            "name must start with a letter or digit"),
+        RECORD("[{\"n\":\"a b\",\"v\":1}]", 0, "n", "invalid character in name"),
+        RECORD("[{\"n\":\"a%\",\"v\":1}]", 0, "n", "invalid character in name"),
+        RECORD("[{\"n\":\"caf\\u00e9\",\"v\":1}]", 0, "n", "invalid character in name"),
+        RECORD("[{\"bn\":\"a?\",\"v\":1}]", 0, "bn", "invalid character in name"),
+        RECORD("[{\"n\":\"\",\"v\":1}]", 0, "n", "empty name"),
+        RECORD("[{\"v\":1}]", 0, "bn", "empty name"),
+        RECORD("[{\"bn\":\"\",\"n\":\"\",\"v\":1}]", 0, "n", "empty name"),
+        RECORD("[{\"n\":\"-a\",\"v\":1}]", 0, "n", "name must start with a letter or digit"),
+        RECORD("[{\"n\":\"_a\",\"v\":1}]", 0, "n", "name must start with a letter or digit"),
+        RECORD("[{\"bn\":\":x\",\"n\":\"a\",\"v\":1}]", 0, "n",
+               "name must start with a letter or digit"),
+        RECORD("[{\"bn\":\"ok/\",\"n\":\"a\",\"v\":1},{\"bn\":\"/\",\"n\":\"b\",\"v\":1}]", 1, "n",
+               "name must start with a letter or digit"),
     };
 
     (void)state;
@@ -947,16 +959,17 @@ static void refuses_invalid_resolved_names(void **state)
 static void refuses_must_understand_fields(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\",\"v\":1,\"foo_\":1}]", 0, "foo_", "must-understand field not supported"),
-        BAD("[{\"bfoo_\":\"x\",\"n\":\"a\",\"v\":1}]", 0, "bfoo_",
-            "must-understand field not supported"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"_\":null}]", 0, "_", "must-understand field not supported"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\\u005f\":{}}]", 0, "x_",
-            "must-understand field not supported"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"a_very_long_key_that_is_past_the_label_limit_\":1}]", 0,
-            "a_very_long_key_that_is_past_the", "must-understand field not supported"),
-        BAD("[{\"bn\":\"a\"},{\"n\":\"b\",\"v\":1,\"v_\":1}]", 1, "v_",
-            "must-understand field not supported"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"foo_\":1}]", 0, "foo_",
+               "must-understand field not supported"),
+        RECORD("[{\"bfoo_\":\"x\",\"n\":\"a\",\"v\":1}]", 0, "bfoo_",
+               "must-understand field not supported"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"_\":null}]", 0, "_", "must-understand field not supported"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"x\\u005f\":{}}]", 0, "x_",
+               "must-understand field not supported"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"a_very_long_key_that_is_past_the_label_limit_\":1}]", 0,
+               "a_very_long_key_that_is_past_the", "must-understand field not supported"),
+        RECORD("[{\"bn\":\"a\"},{\"n\":\"b\",\"v\":1,\"v_\":1}]", 1, "v_",
+               "must-understand field not supported"),
     };
 
     (void)state;
@@ -966,15 +979,15 @@ static void refuses_must_understand_fields(void **state)
 static void refuses_bver_above_10_and_versions_that_differ(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"bver\":11,\"n\":\"a\",\"v\":1}]", 0, "bver", "version 11 is newer than 10"),
-        BAD("[{\"bver\":1e3,\"n\":\"a\",\"v\":1}]", 0, "bver", "version 1000 is newer than 10"),
-        BAD("[{\"bver\":0,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
-        BAD("[{\"bver\":-1,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
-        BAD("[{\"bver\":9.5,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
-        BAD("[{\"bver\":5,\"n\":\"a\",\"v\":1},{\"bver\":6,\"n\":\"b\",\"v\":1}]", 1, "bver",
-            "version differs from the pack's (5)"),
-        BAD("[{\"n\":\"a\",\"v\":1},{\"bver\":9,\"n\":\"b\",\"v\":1}]", 1, "bver",
-            "version differs from the pack's (10)"),
+        RECORD("[{\"bver\":11,\"n\":\"a\",\"v\":1}]", 0, "bver", "version 11 is newer than 10"),
+        RECORD("[{\"bver\":1e3,\"n\":\"a\",\"v\":1}]", 0, "bver", "version 1000 is newer than 10"),
+        RECORD("[{\"bver\":0,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
+        RECORD("[{\"bver\":-1,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
+        RECORD("[{\"bver\":9.5,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
+        RECORD("[{\"bver\":5,\"n\":\"a\",\"v\":1},{\"bver\":6,\"n\":\"b\",\"v\":1}]", 1, "bver",
+               "version differs from the pack's (5)"),
+        RECORD("[{\"n\":\"a\",\"v\":1},{\"bver\":9,\"n\":\"b\",\"v\":1}]", 1, "bver",
+               "version differs from the pack's (10)"),
     };
 
     (void)state;
@@ -984,13 +997,14 @@ static void refuses_bver_above_10_and_versions_that_differ(void **state)
 static void refuses_duplicate_keys_in_one_record(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\",\"n\":\"b\",\"v\":1}]", 0, "n", "duplicate field"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"v\":2}]", 0, "v", "duplicate field"),
-        BAD("[{\"n\":\"a\",\"\\u0076\":1,\"v\":2}]", 0, "v", "duplicate field"),
-        BAD("[{\"bn\":\"a\",\"bn\":\"b\",\"v\":1}]", 0, "bn", "duplicate field"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"bid\":\"x\",\"bid\":\"y\"}]", 0, "bid", "duplicate field"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":1,\"sq\":1}]", 0, "sq", "duplicate field"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"host\":\"x\",\"host\":\"y\"}]", 0, "host", "duplicate field"),
+        RECORD("[{\"n\":\"a\",\"n\":\"b\",\"v\":1}]", 0, "n", "duplicate field"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"v\":2}]", 0, "v", "duplicate field"),
+        RECORD("[{\"n\":\"a\",\"\\u0076\":1,\"v\":2}]", 0, "v", "duplicate field"),
+        RECORD("[{\"bn\":\"a\",\"bn\":\"b\",\"v\":1}]", 0, "bn", "duplicate field"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"bid\":\"x\",\"bid\":\"y\"}]", 0, "bid", "duplicate field"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":1,\"sq\":1}]", 0, "sq", "duplicate field"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"host\":\"x\",\"host\":\"y\"}]", 0, "host",
+               "duplicate field"),
     };
 
     (void)state;
@@ -1000,29 +1014,31 @@ static void refuses_duplicate_keys_in_one_record(void **state)
 static void refuses_bad_escapes_control_characters_and_invalid_utf8(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[{\"n\":\"a\\qb\",\"v\":1}]", 0, "n", "invalid escape in string", 8),
-        BAD("[{\"n\":\"a\",\"vs\":\"\\x41\"}]", 0, "vs", "invalid escape in string"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\\u12G4\"}]", 0, "vs", "invalid \\u escape"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\\u12\"}]", 0, "vs", "invalid \\u escape"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\\ud800\"}]", 0, "vs", "unpaired surrogate in \\u escape"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\\udc00\\ud800\"}]", 0, "vs",
-            "unpaired surrogate in \\u escape"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\\ud800\\u0041\"}]", 0, "vs",
-            "unpaired surrogate in \\u escape"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":\"\\ud800\\", 0, "x", "unpaired surrogate in \\u escape"),
-        BAD_AT("[{\"n\":\"a\",\"vs\":\"a\x01\"}]", 0, "vs", "control character in string", 17),
-        BAD("[{\"n\":\"a\",\"vs\":\"tab\there\"}]", 0, "vs", "control character in string"),
-        BAD("[{\"n\":\"a\",\"vs\":\"line\nbreak\"}]", 0, "vs", "control character in string"),
-        BAD_AT("[{\"n\":\"a\",\"vs\":\"\xff\"}]", 0, "vs", "invalid UTF-8 in string", 16),
-        BAD("[{\"n\":\"a\",\"vs\":\"\xc0\xaf\"}]", 0, "vs", "invalid UTF-8 in string"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\xed\xa0\x80\"}]", 0, "vs", "invalid UTF-8 in string"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\xf4\x90\x80\x80\"}]", 0, "vs", "invalid UTF-8 in string"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\xe2\x82\"}]", 0, "vs", "invalid UTF-8 in string"),
-        BAD("[{\"n\":\"a\",\"vs\":\"\x80\"}]", 0, "vs", "invalid UTF-8 in string"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"k\xff\":1}]", 0, "", "invalid UTF-8 in string"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[\"\x01\"]}]", 0, "x", "control character in string"),
+        SYNTAX_AT("[{\"n\":\"a\\qb\",\"v\":1}]", 0, "n", "invalid escape in string", 8),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\\x41\"}]", 0, "vs", "invalid escape in string"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\\u12G4\"}]", 0, "vs", "invalid \\u escape"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\\u12\"}]", 0, "vs", "invalid \\u escape"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\\ud800\"}]", 0, "vs", "unpaired surrogate in \\u escape"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\\udc00\\ud800\"}]", 0, "vs",
+               "unpaired surrogate in \\u escape"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\\ud800\\u0041\"}]", 0, "vs",
+               "unpaired surrogate in \\u escape"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":\"\\ud800\\", 0, "x",
+               "unpaired surrogate in \\u escape"),
+        SYNTAX_AT("[{\"n\":\"a\",\"vs\":\"a\x01\"}]", 0, "vs", "control character in string", 17),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"tab\there\"}]", 0, "vs", "control character in string"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"line\nbreak\"}]", 0, "vs", "control character in string"),
+        SYNTAX_AT("[{\"n\":\"a\",\"vs\":\"\xff\"}]", 0, "vs", "invalid UTF-8 in string", 16),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\xc0\xaf\"}]", 0, "vs", "invalid UTF-8 in string"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\xed\xa0\x80\"}]", 0, "vs", "invalid UTF-8 in string"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\xf4\x90\x80\x80\"}]", 0, "vs", "invalid UTF-8 in string"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\xe2\x82\"}]", 0, "vs", "invalid UTF-8 in string"),
+        SYNTAX("[{\"n\":\"a\",\"vs\":\"\x80\"}]", 0, "vs", "invalid UTF-8 in string"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"k\xff\":1}]", 0, "", "invalid UTF-8 in string"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":[\"\x01\"]}]", 0, "x", "control character in string"),
         /* a key from the wire is made printable before it goes into the error */
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\\n\\\"\":\"\\q\"}]", 0, "x??", "invalid escape in string"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\\n\\\"\":\"\\q\"}]", 0, "x??",
+               "invalid escape in string"),
     };
 
     (void)state;
@@ -1032,10 +1048,10 @@ static void refuses_bad_escapes_control_characters_and_invalid_utf8(void **state
 static void refuses_nul_characters_in_kept_strings(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\",\"vs\":\"a\\u0000b\"}]", 0, "vs", "string contains U+0000"),
-        BAD("[{\"n\":\"a\\u0000\",\"v\":1}]", 0, "n", "string contains U+0000"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"k\\u0000\":\"x\"}]", 0, "k", "field name contains U+0000"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"lbl\":\"\\u0000\"}]", 0, "lbl", "string contains U+0000"),
+        RECORD("[{\"n\":\"a\",\"vs\":\"a\\u0000b\"}]", 0, "vs", "string contains U+0000"),
+        RECORD("[{\"n\":\"a\\u0000\",\"v\":1}]", 0, "n", "string contains U+0000"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"k\\u0000\":\"x\"}]", 0, "k", "field name contains U+0000"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"lbl\":\"\\u0000\"}]", 0, "lbl", "string contains U+0000"),
     };
     struct senml_pack *pack;
 
@@ -1049,24 +1065,24 @@ static void refuses_nul_characters_in_kept_strings(void **state)
 static void refuses_numbers_that_are_not_json_numbers(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[{\"n\":\"a\",\"v\":+1}]", 0, "v", "expected a number", 14),
-        BAD_AT("[{\"n\":\"a\",\"v\":01}]", 0, "v", "invalid number (leading zero)", 15),
-        BAD("[{\"n\":\"a\",\"v\":-01}]", 0, "v", "invalid number (leading zero)"),
-        BAD("[{\"n\":\"a\",\"v\":00.5}]", 0, "v", "invalid number (leading zero)"),
-        BAD_AT("[{\"n\":\"a\",\"v\":1.}]", 0, "v", "invalid number", 16),
-        BAD("[{\"n\":\"a\",\"v\":.5}]", 0, "v", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":-.5}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":NaN}]", 0, "v", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":Infinity}]", 0, "v", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":-Infinity}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":1e}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":1e+}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":0x10}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":1.5.2}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":12abc}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":1-2}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":- 1}]", 0, "v", "invalid number"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[01]}]", 0, "x", "invalid number (leading zero)"),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":+1}]", 0, "v", "expected a number", 14),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":01}]", 0, "v", "invalid number (leading zero)", 15),
+        SYNTAX("[{\"n\":\"a\",\"v\":-01}]", 0, "v", "invalid number (leading zero)"),
+        SYNTAX("[{\"n\":\"a\",\"v\":00.5}]", 0, "v", "invalid number (leading zero)"),
+        SYNTAX_AT("[{\"n\":\"a\",\"v\":1.}]", 0, "v", "invalid number", 16),
+        SYNTAX("[{\"n\":\"a\",\"v\":.5}]", 0, "v", "expected a number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":-.5}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":NaN}]", 0, "v", "expected a number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":Infinity}]", 0, "v", "expected a number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":-Infinity}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1e}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1e+}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":0x10}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1.5.2}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":12abc}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1-2}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":- 1}]", 0, "v", "invalid number"),
+        SYNTAX("[{\"n\":\"a\",\"v\":1,\"x\":[01]}]", 0, "x", "invalid number (leading zero)"),
     };
 
     (void)state;
@@ -1076,17 +1092,17 @@ static void refuses_numbers_that_are_not_json_numbers(void **state)
 static void refuses_numbers_that_overflow_to_infinity(void **state)
 {
     static const struct refusal rows[] = {
-        BAD_AT("[{\"n\":\"a\",\"v\":1e999}]", 0, "v", "number out of range", 14),
-        BAD("[{\"n\":\"a\",\"v\":-1e400}]", 0, "v", "number out of range"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"t\":1.8e308}]", 0, "t", "number out of range"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[1e999]}]", 0, "x", "number out of range"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":1e999}]", 0, "sq", "number out of range"),
-        BAD("[{\"bv\":1e308,\"n\":\"a\",\"v\":1e308}]", 0, "v",
-            "out of range after adding the base field"),
-        BAD("[{\"bt\":-1e308,\"n\":\"a\",\"t\":-1e308,\"v\":1}]", 0, "t",
-            "out of range after adding the base field"),
-        BAD("[{\"bs\":1.5e308,\"n\":\"a\",\"s\":1.5e308}]", 0, "s",
-            "out of range after adding the base field"),
+        RECORD_AT("[{\"n\":\"a\",\"v\":1e999}]", 0, "v", "number out of range", 14),
+        RECORD("[{\"n\":\"a\",\"v\":-1e400}]", 0, "v", "number out of range"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"t\":1.8e308}]", 0, "t", "number out of range"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"x\":[1e999]}]", 0, "x", "number out of range"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":1e999}]", 0, "sq", "number out of range"),
+        RECORD("[{\"bv\":1e308,\"n\":\"a\",\"v\":1e308}]", 0, "v",
+               "out of range after adding the base field"),
+        RECORD("[{\"bt\":-1e308,\"n\":\"a\",\"t\":-1e308,\"v\":1}]", 0, "t",
+               "out of range after adding the base field"),
+        RECORD("[{\"bs\":1.5e308,\"n\":\"a\",\"s\":1.5e308}]", 0, "s",
+               "out of range after adding the base field"),
     };
 
     (void)state;
@@ -1101,6 +1117,7 @@ static void refuses_more_than_max_records_with_e2big(void **state)
 
     (void)state;
     assert_int_equal(decode_err(json, strlen(json), &err), -E2BIG);
+    assert_int_equal(err.kind, SENML_ERROR_LIMIT);
     assert_int_equal(err.index, -1);
     assert_string_equal(err.field, "");
     assert_string_equal(err.reason, "more than 10000 records");
@@ -1151,12 +1168,12 @@ static void refuses_deeply_nested_unknown_values_without_recursing(void **state)
     char *arrays = repeat("[", 1000000, "[{\"n\":\"a\",\"v\":1,\"x\":", "");
     char *objects = repeat("{\"k\":", 1000000, "[{\"n\":\"a\",\"v\":1,\"x\":", "");
     const struct refusal rows[] = {
-        BAD(deep31, 0, "x", "nesting deeper than 32 levels"),
-        BAD(arrays, 0, "x", "nesting deeper than 32 levels"),
-        BAD(objects, 0, "x", "nesting deeper than 32 levels"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]"
-            "]]]]]]]]}]",
-            0, "x", "nesting deeper than 32 levels"),
+        TOO_DEEP(deep31),
+        TOO_DEEP(arrays),
+        TOO_DEEP(objects),
+        TOO_DEEP(
+            "[{\"n\":\"a\",\"v\":1,\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]"
+            "]]]]]]]]}]"),
     };
 
     (void)state;
@@ -1170,14 +1187,15 @@ static void refuses_deeply_nested_unknown_values_without_recursing(void **state)
 static void refuses_sequence_numbers_that_are_negative_or_not_integers(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":-1}]", 0, "sq", "expected an integer from 0 to 2^53"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":1.5}]", 0, "sq", "expected an integer from 0 to 2^53"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":1e16}]", 0, "sq", "expected an integer from 0 to 2^53"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":9007199254740994}]", 0, "sq",
-            "expected an integer from 0 to 2^53"),
-        BAD("[{\"n\":\"a\",\"v\":1,\"sq\":true}]", 0, "sq", "expected a number"),
-        BAD("[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":1,\"sq\":0.001}]", 1, "sq",
-            "expected an integer from 0 to 2^53"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":-1}]", 0, "sq", "expected an integer from 0 to 2^53"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":1.5}]", 0, "sq", "expected an integer from 0 to 2^53"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":1e16}]", 0, "sq",
+               "expected an integer from 0 to 2^53"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":9007199254740994}]", 0, "sq",
+               "expected an integer from 0 to 2^53"),
+        RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":true}]", 0, "sq", "expected a number"),
+        RECORD("[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":1,\"sq\":0.001}]", 1, "sq",
+               "expected an integer from 0 to 2^53"),
     };
 
     (void)state;
@@ -1210,10 +1228,10 @@ static void refuses_too_many_labels_and_long_label_keys(void **state)
 static void refuses_data_values_that_are_not_unpadded_base64url(void **state)
 {
     static const struct refusal rows[] = {
-        BAD("[{\"n\":\"a\",\"vd\":\"aGk=\"}]", 0, "vd", "expected unpadded base64url"),
-        BAD("[{\"n\":\"a\",\"vd\":\"a+b/\"}]", 0, "vd", "expected unpadded base64url"),
-        BAD("[{\"n\":\"a\",\"vd\":\"aGkgC\"}]", 0, "vd", "expected unpadded base64url"),
-        BAD("[{\"n\":\"a\",\"vd\":\"a b\"}]", 0, "vd", "expected unpadded base64url"),
+        RECORD("[{\"n\":\"a\",\"vd\":\"aGk=\"}]", 0, "vd", "expected unpadded base64url"),
+        RECORD("[{\"n\":\"a\",\"vd\":\"a+b/\"}]", 0, "vd", "expected unpadded base64url"),
+        RECORD("[{\"n\":\"a\",\"vd\":\"aGkgC\"}]", 0, "vd", "expected unpadded base64url"),
+        RECORD("[{\"n\":\"a\",\"vd\":\"a b\"}]", 0, "vd", "expected unpadded base64url"),
     };
 
     (void)state;
@@ -1520,36 +1538,36 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
     assert_int_equal(senml_json_encode(pack, "h/", &buf), 0);
     before = dup_text(buf.data);
 
-#define REFUSED(base)                                                                              \
+#define ENCODE_REFUSED(base)                                                                       \
     do {                                                                                           \
         assert_int_equal(senml_json_encode(pack, base, &buf), -EINVAL);                            \
         assert_int_equal(buf.len, strlen(before));                                                 \
         assert_string_equal(buf.data, before);                                                     \
     } while (0)
 
-    REFUSED("other/");
+    ENCODE_REFUSED("other/");
     free(rec->name);
     rec->name = dup_text("h/b c"); /* not an RFC 8428 name */
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     free(rec->name);
     rec->name = dup_text("h/b");
     rec->value = NAN;
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     rec->value = INFINITY;
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     rec->value = 2;
     rec->time_s = -INFINITY;
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     rec->time_s = 1.6e9;
     rec->has_sum = true;
     rec->sum = NAN;
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     rec->has_sum = false;
     rec->kind = SENML_KIND_NONE; /* neither value nor sum */
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     rec->kind = SENML_KIND_STRING;
     rec->string = dup_text("bad \xff utf-8");
-    REFUSED("h/");
+    ENCODE_REFUSED("h/");
     free(rec->string);
     rec->string = dup_text("ok");
     rec->label_count = 1;
@@ -1558,7 +1576,7 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
         "v", "bn", "bid", "sq", "x_", "", "k23456789012345678901234567890123"};
     for (size_t i = 0; i < ARRAY_LEN(bad_keys); i++) {
         rec->labels[0].key = dup_text(bad_keys[i]);
-        REFUSED("h/");
+        ENCODE_REFUSED("h/");
         free(rec->labels[0].key);
     }
     rec->labels[0].key = dup_text("fine");
@@ -1567,8 +1585,8 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
     pack->seq = UINT64_C(9007199254740993);
     free(before);
     before = dup_text(buf.data);
-    REFUSED("h/");
-#undef REFUSED
+    ENCODE_REFUSED("h/");
+#undef ENCODE_REFUSED
     free(before);
     senml_buf_free(&buf);
     senml_pack_free(pack);
