@@ -301,7 +301,7 @@ static void handle_stats(struct api *api, const struct http_request *req,
                                         recent[i].topic, "detail", recent[i].detail));
     int64_t uptime_ms = clock_mono_ms() - api->started_mono_ms;
     json_t *body = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:s,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:I,s:o}",
+        "{s:I,s:I,s:I,s:I,s:I,s:s,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:I,s:o}",
         "hosts", (json_int_t)hosts_count(api->hosts), "series", (json_int_t)ss.series, "samples",
         (json_int_t)ss.samples, "store_bytes", (json_int_t)ss.file_bytes, "uptime_s",
         (json_int_t)(uptime_ms / 1000), "broker",
@@ -310,7 +310,8 @@ static void handle_stats(struct api *api, const struct http_request *req,
         (json_int_t)is.samples, "states", (json_int_t)is.states, "writer", "added",
         (json_int_t)ws.added, "duplicates", (json_int_t)ws.duplicates, "conflicts",
         (json_int_t)ws.conflicts, "commits", (json_int_t)ws.commits, "store_errors",
-        (json_int_t)ws.store_errors, "queued", (json_int_t)ws.queued, "rejected", rejected,
+        (json_int_t)ws.store_errors, "queued", (json_int_t)ws.queued, "acks_sent",
+        (json_int_t)ws.acks_sent, "rejected", rejected,
         "rejected_total", (json_int_t)is.rejected_total, "recent_rejections", recent_list);
     respond_json(resp, 200, body);
 }

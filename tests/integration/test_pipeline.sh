@@ -64,7 +64,7 @@ check "hub knows the boot id and last sequence" jq_true ".hosts[] | select(.id =
 check "/health answers ok" jq_true '.status == "ok"' < <(api /health)
 check "/ready answers ready with store and broker" jq_true '.status == "ready" and .broker == "connected"' < <(api /ready)
 check "/api/v1/ping answers pong" jq_true '.message == "pong"' < <(api /api/v1/ping)
-check "stats count hosts, series and samples" jq_true '.hosts >= 1 and .series >= 10 and .samples >= 10 and .uptime_s >= 0 and .rejected_total == 0' < <(api /api/v1/query/stats)
+check "stats count hosts, series, samples and acks" jq_true '.hosts >= 1 and .series >= 10 and .samples >= 10 and .uptime_s >= 0 and .rejected_total == 0 and .writer.acks_sent >= 1' < <(api /api/v1/query/stats)
 check "unknown path is a JSON 404" test "$(api_status /api/v1/nope)" = 404
 check "404 body is a JSON error" jq_true '.error.code == "NOT_FOUND" and (.error.message | length > 0)' <"$WORK/last.json"
 check "POST on a GET endpoint is 405" test "$(api_status /api/v1/hosts -X POST)" = 405
