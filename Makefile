@@ -103,15 +103,22 @@ tests: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 # libFuzzer targets need clang; built only by `make fuzz` / the test runner.
 FUZZ_BUILD := build/fuzz
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(COMMON_SRCS)
+# Fuzz targets link the pure common modules (not the library adapters) plus, per target,
+# the pure modules they exercise: FUZZ_EXTRA_<target> = hub/chunk.c ...
+FUZZ_COMMON := $(filter-out common/mqtt_client.c,$(COMMON_SRCS))
+FUZZ_EXTRA_fuzz_chunk := hub/chunk.c
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -I. -D_GNU_SOURCE -DUPDRAFT_VERSION='"$(VERSION)"' \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(COMMON_SRCS) -lm
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_COMMON) \
+	    $(FUZZ_EXTRA_$*) -lm
 fuzz: $(FUZZ_BINS)
 
 # The README's test command ends here: sanitized build, then every suite, one summary line.
 test:
 	@$(MAKE) --no-print-directory SANITIZE=1 tests
+	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory fuzz
 	@bash tests/run.sh build/asan
 
@@ -128,7 +135,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/updraft $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 config/*.conf $(DESTDIR)$(SYSCONFDIR)/updraft/
-	install -m 0644 systemd/*.service $(DESTDIR)$(UNITDIR)/
+	for u in systemd/*.service; do \
+	    sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/etc/updraft/|$(SYSCONFDIR)/updraft/|g' \
+	        $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
 
 format:
 	clang-format -i $(wildcard common/*.[ch] edge-agent/*.[ch] hub/*.[ch] bridge/*.[ch] tests/*/*.c bench/*.c)

@@ -189,7 +189,7 @@ static void counts_each_kind_of_bad_payload_under_its_reason(void **state)
     struct ingest_rejection recent[4];
     assert_int_equal(ingest_recent(f->ingest, recent, 4), 4);
     assert_int_equal(recent[0].reason, INGEST_REASON_OVERSIZE);
-    assert_non_null(strstr(recent[0].detail, "5000 bytes"));
+    assert_non_null(strstr(recent[0].detail, "4999 bytes"));
     assert_false(hosts_known(f->hosts, "h")); /* nothing bad created the host */
 }
 
