@@ -33,8 +33,14 @@ void senml_buf_free(struct senml_buf *buf);
  * only when their time differs; bid/sq are written on the first record when set in pack.
  * Names in pack are full resolved names; base_name must be a prefix of each, which is
  * stripped. Numbers use the shortest form that round-trips ("%.17g" fallback).
- * Returns 0, -EINVAL (a name does not start with base_name, or a NaN/Inf value, which JSON
- * cannot carry), or -ENOMEM. */
+ * Returns 0, -ENOMEM, or -EINVAL when pack holds what the decoder could not read back:
+ *   - a name that is NULL, not valid by RFC 8428 §4.5.1, or does not start with base_name;
+ *   - a NaN/Inf time, v, s or ut (JSON cannot carry them);
+ *   - a record with no value and no sum, or a vs/vd record whose string is NULL;
+ *   - more than SENML_MAX_LABELS labels, a label key that is empty, longer than
+ *     SENML_MAX_LABEL_KEY, ends in '_' or is a SenML field name, or a NULL label value;
+ *   - a unit, vs/vd, label or boot_id string that is not valid UTF-8;
+ *   - seq (when has_seq) above 2^53. */
 int senml_json_encode(const struct senml_pack *pack, const char *base_name, struct senml_buf *buf)
     __attribute__((warn_unused_result));
 

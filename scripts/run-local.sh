@@ -84,7 +84,7 @@ pids+=($!)
 cat <<MSG
 updraft is running on this machine:
   API     http://127.0.0.1:$HTTP_PORT   (try: curl http://127.0.0.1:$HTTP_PORT/api/v1/hosts)
-  broker  mqtt://127.0.0.1:$MQTT_PORT   (try: mosquitto_sub -p $MQTT_PORT -t 'updraft/#' -v)
+  broker  mqtt://127.0.0.1:$MQTT_PORT   (try: mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t 'updraft/#' -v)
   logs    $RUN_DIR/hub.log  $RUN_DIR/agent.log  $RUN_DIR/mosquitto.log
 Ctrl-C stops everything.
 MSG

@@ -1,6 +1,6 @@
-/* libFuzzer target for the SenML JSON decoder (common/senml_json.c): any bytes must be
- * decoded or refused without a crash, leak or sanitizer report, and a pack that decodes
- * must survive encode -> decode with the same record count and names (else abort). */
+/* libFuzzer target for the SenML JSON decoder (common/senml_json_decode.c and senml_json_encode.c):
+ * any bytes must be decoded or refused without a crash, leak or sanitizer report, and a pack that
+ * decodes must survive encode -> decode with the same record count and names (else abort). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@ start_broker || exit 1
 start_hub --ingest.max_payload=1MiB || exit 1
 wait_until 10 jq_true '.broker == "connected"' < <(api /api/v1/query/stats) || sleep 1
 
-pub() { mosquitto_pub -p "$MQTT_PORT" -q 1 -V mqttv5 "$@"; }
+pub() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -V mqttv5 "$@"; }
 now=$(date +%s)
 good() { echo "[{\"bn\":\"$1/\",\"bt\":$2,\"n\":\"cpu.utilization\",\"v\":$3},{\"n\":\"mem.used_pct\",\"v\":40}]"; }
 rejected() { api /api/v1/query/stats | jq -r ".rejected.$1"; }

@@ -11,7 +11,7 @@ start_broker || exit 1
 start_hub || exit 1
 
 # Watch the agent's topics as an integration would.
-mosquitto_sub -p "$MQTT_PORT" -t "updraft/v1/$HOST/#" -v -V mqttv5 >"$WORK/topics.txt" 2>/dev/null &
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "updraft/v1/$HOST/#" -v -V mqttv5 >"$WORK/topics.txt" 2>/dev/null &
 PIDS[sub]=$!
 sleep 0.3
 
@@ -56,7 +56,7 @@ acked_all() {
 }
 check "the hub acks every committed pack (boot id + sequence ranges)" wait_until 5 acked_all
 check "heartbeat carries uptime and last sequence" jq_true 'map(.n) | index("agent.uptime_s") != null and index("agent.seq") != null' < <(grep -m1 "/heartbeat " "$WORK/topics.txt" | cut -d' ' -f2-)
-state=$(mosquitto_sub -p "$MQTT_PORT" -t "updraft/v1/$HOST/state" -C 1 -W 3 2>/dev/null)
+state=$(mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "updraft/v1/$HOST/state" -C 1 -W 3 2>/dev/null)
 check "retained state is online with version and boot id" jq_true '.state == "online" and (.agent_version | length > 0) and (.boot_id | length == 16)' <<<"$state"
 check "hub knows the boot id and last sequence" jq_true ".hosts[] | select(.id == \"$HOST\") | (.boot_id | length == 16) and .last_seq >= 1" < <(api /api/v1/hosts)
 
@@ -85,7 +85,7 @@ stop "agent-$HOST" KILL
 host_offline() { [ "$(host_field "$HOST" status)" = offline ]; }
 check "killed agent turns offline (Last Will)" wait_until 10 host_offline
 check "state is offline (Last Will)" jq_true '.state == "offline"' < <(api /api/v1/hosts | jq ".hosts[] | select(.id == \"$HOST\")")
-check "retained state is offline" jq_true '.state == "offline"' < <(mosquitto_sub -p "$MQTT_PORT" -t "updraft/v1/$HOST/state" -C 1 -W 3 2>/dev/null)
+check "retained state is offline" jq_true '.state == "offline"' < <(mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "updraft/v1/$HOST/state" -C 1 -W 3 2>/dev/null)
 
 # A clean agent stop publishes offline itself.
 start_agent "$HOST-b" --agent.interval=1s

@@ -1,6 +1,7 @@
-/* Unit tests for the SenML model and JSON codec (common/senml.c, common/senml_json.c):
- * the RFC 8428 examples read from SENML_VECTORS_DIR, resolution rules, tables of refused
- * inputs, encoder output and round trips, and (without ASan) every allocation failing. */
+/* Unit tests for the SenML model and JSON codec (common/senml.c, common/senml_json_decode.c and
+ * senml_json_encode.c): the RFC 8428 examples read from SENML_VECTORS_DIR, resolution rules, tables
+ * of refused inputs, encoder output and round trips, and (without ASan) every allocation failing.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

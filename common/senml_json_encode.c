@@ -1,0 +1,261 @@
+/* SenML JSON encoder (see senml_json.h): writes the compact form updraft agents send, and
+ * refuses what the decoder could not read back. Pure; thread-safe (no shared state).
+ * strtod/snprintf need LC_NUMERIC "C": our programs never call setlocale(). */
+#include "common/senml_json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json_scan.h"
+#include "common/senml_json_internal.h"
+
+void senml_buf_free(struct senml_buf *buf)
+{
+    if (buf == NULL)
+        return;
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+}
+
+/* Appends n bytes, keeping data NUL-terminated. */
+static int buf_put(struct senml_buf *buf, const void *bytes, size_t n)
+{
+    if (n >= SIZE_MAX - buf->len)
+        return -ENOMEM;
+    if (buf->len + n + 1 > buf->cap) {
+        size_t cap = buf->cap != 0 ? buf->cap : 256;
+        char *data;
+
+        while (cap < buf->len + n + 1)
+            cap = cap > SIZE_MAX / 2 ? buf->len + n + 1 : cap * 2;
+        data = realloc(buf->data, cap);
+        if (data == NULL)
+            return -ENOMEM;
+        buf->data = data;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, bytes, n);
+    buf->len += n;
+    buf->data[buf->len] = '\0';
+    return 0;
+}
+
+static int put_text(struct senml_buf *buf, const char *text)
+{
+    return buf_put(buf, text, strlen(text));
+}
+
+/* Writes a JSON string; -EINVAL when text is not valid UTF-8 (the decoder would refuse it). */
+static int put_string(struct senml_buf *buf, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + strlen(text);
+    int ret = buf_put(buf, "\"", 1);
+
+    while (ret == 0 && p < end) {
+        const unsigned char *run = p;
+        char escaped[8];
+
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80)
+            p++;
+        if ((ret = buf_put(buf, run, (size_t)(p - run))) != 0 || p == end)
+            break;
+        if (*p >= 0x80) {
+            size_t n = json_scan_utf8_len(p, (size_t)(end - p));
+            if (n == 0)
+                return -EINVAL;
+            ret = buf_put(buf, p, n);
+            p += n;
+            continue;
+        }
+        if (*p == '"' || *p == '\\')
+            snprintf(escaped, sizeof escaped, "\\%c", *p);
+        else
+            snprintf(escaped, sizeof escaped, "\\u%04x", *p);
+        ret = put_text(buf, escaped);
+        p++;
+    }
+    return ret != 0 ? ret : buf_put(buf, "\"", 1);
+}
+
+/* Shortest of %.15g, %.16g, %.17g that reads back as the same double. */
+static int put_number(struct senml_buf *buf, double value)
+{
+    char text[40];
+    int len = 0;
+
+    if (!isfinite(value))
+        return -EINVAL;
+    for (int precision = 15; precision <= 17; precision++) {
+        len = snprintf(text, sizeof text, "%.*g", precision, value);
+        if (strtod(text, NULL) == value)
+            break;
+    }
+    return buf_put(buf, text, (size_t)len);
+}
+
+/* Writes the member key with the separator it needs. */
+static int put_key(struct senml_buf *buf, bool *first, const char *key)
+{
+    int ret = *first ? 0 : buf_put(buf, ",", 1);
+
+    *first = false;
+    if (ret == 0)
+        ret = put_string(buf, key);
+    return ret != 0 ? ret : buf_put(buf, ":", 1);
+}
+
+static bool label_key_valid(const char *key)
+{
+    size_t len = key != NULL ? strlen(key) : 0;
+
+    if (len == 0 || len > SENML_MAX_LABEL_KEY || key[len - 1] == '_')
+        return false;
+    return !senml_json_field_known(key, len);
+}
+
+/* Refuses what the decoder could not read back as the same record. */
+static int record_check(const struct senml_record *rec, const char *base_name, size_t base_len)
+{
+    if (rec->name == NULL || strncmp(rec->name, base_name, base_len) != 0 ||
+        !senml_name_valid(rec->name, strlen(rec->name)))
+        return -EINVAL;
+    if (!isfinite(rec->time_s) || (rec->kind == SENML_KIND_NUMBER && !isfinite(rec->value)) ||
+        (rec->has_sum && !isfinite(rec->sum)) ||
+        (rec->has_update_time && !isfinite(rec->update_time_s)))
+        return -EINVAL;
+    if ((rec->kind == SENML_KIND_NONE && !rec->has_sum) || rec->label_count > SENML_MAX_LABELS)
+        return -EINVAL;
+    if ((rec->kind == SENML_KIND_STRING || rec->kind == SENML_KIND_DATA) && rec->string == NULL)
+        return -EINVAL;
+    for (size_t i = 0; i < rec->label_count; i++)
+        if (!label_key_valid(rec->labels[i].key) || rec->labels[i].value == NULL)
+            return -EINVAL;
+    return 0;
+}
+
+static int put_value(struct senml_buf *buf, bool *first, const struct senml_record *rec)
+{
+    int ret = 0;
+
+    switch (rec->kind) {
+    case SENML_KIND_NONE:
+        break;
+    case SENML_KIND_NUMBER:
+        if ((ret = put_key(buf, first, "v")) == 0)
+            ret = put_number(buf, rec->value);
+        break;
+    case SENML_KIND_STRING:
+    case SENML_KIND_DATA:
+        if ((ret = put_key(buf, first, rec->kind == SENML_KIND_STRING ? "vs" : "vd")) == 0)
+            ret = put_string(buf, rec->string);
+        break;
+    case SENML_KIND_BOOL:
+        if ((ret = put_key(buf, first, "vb")) == 0)
+            ret = put_text(buf, rec->boolean ? "true" : "false");
+        break;
+    }
+    if (ret == 0 && rec->has_sum && (ret = put_key(buf, first, "s")) == 0)
+        ret = put_number(buf, rec->sum);
+    if (ret == 0 && rec->has_update_time && (ret = put_key(buf, first, "ut")) == 0)
+        ret = put_number(buf, rec->update_time_s);
+    return ret;
+}
+
+/* Record i > 0 carries t relative to the base time in force. When bt + t would not give the
+ * time back exactly (far-apart times), the record carries a new bt instead. */
+static int put_time(struct senml_buf *buf, bool *first, const struct senml_record *rec,
+                    double *base_time)
+{
+    double offset = rec->time_s - *base_time;
+    int ret;
+
+    if (rec->time_s == *base_time)
+        return 0;
+    if (isfinite(offset) && *base_time + offset == rec->time_s) {
+        if ((ret = put_key(buf, first, "t")) != 0)
+            return ret;
+        return put_number(buf, offset);
+    }
+    *base_time = rec->time_s;
+    if ((ret = put_key(buf, first, "bt")) != 0)
+        return ret;
+    return put_number(buf, rec->time_s);
+}
+
+static int put_pack_fields(struct senml_buf *buf, bool *first, const struct senml_pack *pack)
+{
+    char seq[24];
+    int ret = 0;
+
+    if (pack->boot_id != NULL && (ret = put_key(buf, first, SENML_FIELD_BOOT_ID)) == 0)
+        ret = put_string(buf, pack->boot_id);
+    if (ret == 0 && pack->has_seq) {
+        if (pack->seq > (uint64_t)SENML_JSON_MAX_SEQ)
+            return -EINVAL;
+        snprintf(seq, sizeof seq, "%" PRIu64, pack->seq);
+        if ((ret = put_key(buf, first, SENML_FIELD_SEQ)) == 0)
+            ret = put_text(buf, seq);
+    }
+    return ret;
+}
+
+static int put_record(struct senml_buf *buf, const struct senml_pack *pack, size_t i,
+                      const char *base_name, double *base_time)
+{
+    const struct senml_record *rec = &pack->records[i];
+    size_t base_len = strlen(base_name);
+    bool first = true;
+    int ret = record_check(rec, base_name, base_len);
+
+    if (ret == 0)
+        ret = buf_put(buf, "{", 1);
+    if (ret == 0 && i == 0) {
+        if (base_len > 0 && (ret = put_key(buf, &first, "bn")) == 0)
+            ret = put_string(buf, base_name);
+        if (ret == 0 && (ret = put_key(buf, &first, "bt")) == 0)
+            ret = put_number(buf, rec->time_s);
+        *base_time = rec->time_s;
+    }
+    if (ret == 0 && rec->name[base_len] != '\0' && (ret = put_key(buf, &first, "n")) == 0)
+        ret = put_string(buf, rec->name + base_len);
+    if (ret == 0 && rec->unit != NULL && (ret = put_key(buf, &first, "u")) == 0)
+        ret = put_string(buf, rec->unit);
+    if (ret == 0)
+        ret = put_value(buf, &first, rec);
+    if (ret == 0 && i > 0)
+        ret = put_time(buf, &first, rec, base_time);
+    for (size_t j = 0; ret == 0 && j < rec->label_count; j++)
+        if ((ret = put_key(buf, &first, rec->labels[j].key)) == 0)
+            ret = put_string(buf, rec->labels[j].value);
+    if (ret == 0 && i == 0)
+        ret = put_pack_fields(buf, &first, pack);
+    return ret != 0 ? ret : buf_put(buf, "}", 1);
+}
+
+int senml_json_encode(const struct senml_pack *pack, const char *base_name, struct senml_buf *buf)
+{
+    size_t start_len = buf->len;
+    double base_time = 0;
+    int ret = buf_put(buf, "[", 1);
+
+    for (size_t i = 0; ret == 0 && i < pack->count; i++) {
+        if (i > 0)
+            ret = buf_put(buf, ",", 1);
+        if (ret == 0)
+            ret = put_record(buf, pack, i, base_name != NULL ? base_name : "", &base_time);
+    }
+    if (ret == 0)
+        ret = buf_put(buf, "]", 1);
+    if (ret != 0 && buf->data != NULL) {
+        buf->len = start_len;
+        buf->data[start_len] = '\0';
+    }
+    return ret;
+}
