@@ -60,11 +60,11 @@ int clock_parse_duration_ms(const char *text, int64_t *out_ms)
     else if (strcmp(end, "ms") == 0)
         scale = 1;
     else if (strcmp(end, "m") == 0)
-        scale = 60 * 1000;
+        scale = (int64_t)60 * 1000;
     else if (strcmp(end, "h") == 0)
-        scale = 3600 * 1000;
+        scale = (int64_t)3600 * 1000;
     else if (strcmp(end, "d") == 0)
-        scale = 86400 * 1000;
+        scale = (int64_t)86400 * 1000;
     else
         return -EINVAL;
     if (number > INT64_MAX / scale)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define CONFIG_LINE_MAX 4096          /* bytes in one line of a file */
-#define CONFIG_FILE_MAX (1024 * 1024) /* bytes in a config file */
+#define CONFIG_FILE_MAX ((size_t)1024 * 1024) /* bytes in a config file */
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct config_unit {

@@ -65,7 +65,9 @@ static void line_finish(struct log_line *line, bool cut, const char *closing)
 static void line_put_text(struct log_line *line, const char *s)
 {
     for (; *s != '\0' && !line->truncated; s++) {
-        char c = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
+        char c = *s;
+        if ((unsigned char)c < 0x20 || c == 0x7f)
+            c = ' ';
         line_put(line, &c, 1);
     }
 }

@@ -199,13 +199,13 @@ static void mqtt_close(void *ctx, int64_t timeout_ms)
                 break;
             MQTTAsync_free(pending);
             pending = NULL;
-            nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
+            nanosleep(&(struct timespec){0, 20L * 1000000}, NULL);
         }
         MQTTAsync_free(pending);
         MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
         dopts.timeout = (int)timeout_ms;
         (void)MQTTAsync_disconnect(p->client, &dopts);
-        nanosleep(&(struct timespec){0, 50 * 1000000}, NULL);
+        nanosleep(&(struct timespec){0, 50L * 1000000}, NULL);
     }
     free_pub(p);
 }
