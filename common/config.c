@@ -606,7 +606,7 @@ static int file_read(const char *path, char **out, size_t *out_len, struct confi
             break;
         if (cap >= CONFIG_FILE_MAX) {
             rc = -EFBIG;
-            error_set(err, "%s: too large (a config file has less than %d bytes)", path,
+            error_set(err, "%s: too large (a config file has less than %zu bytes)", path,
                       CONFIG_FILE_MAX);
             goto out;
         }
