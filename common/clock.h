@@ -17,4 +17,8 @@ char *clock_format_rfc3339(int64_t wall_ms, char *out, size_t out_size);
  * seconds). Returns 0 or -EINVAL. */
 int clock_parse_duration_ms(const char *text, int64_t *out_ms) __attribute__((warn_unused_result));
 
+/* Parses a point in time: unix seconds ("1795322939" or "1795322939.5") or RFC 3339
+ * ("2026-11-22T04:32:48Z", "2026-11-22T04:32:48.123+01:00"). Returns 0 or -EINVAL. */
+int clock_parse_time_ms(const char *text, int64_t *out_ms) __attribute__((warn_unused_result));
+
 #endif

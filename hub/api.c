@@ -1,5 +1,6 @@
 /* REST handlers (see api.h). JSON is built with jansson; times are RFC 3339 UTC strings. */
 #include "hub/api.h"
+#include "hub/api_internal.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -20,7 +21,7 @@
 #define API_MAX_POINTS 100000
 #define API_MAX_SERIES 256
 
-static void respond_json(struct http_response *resp, int status, json_t *body)
+void api_respond_json(struct http_response *resp, int status, json_t *body)
 {
     resp->status = status;
     resp->content_type = "application/json";
@@ -33,21 +34,19 @@ static void respond_json(struct http_response *resp, int status, json_t *body)
         resp->status = 500;
 }
 
-static void respond_error(struct http_response *resp, int status, const char *code,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void respond_error(struct http_response *resp, int status, const char *code,
-                          const char *fmt, ...)
+void api_respond_error(struct http_response *resp, int status, const char *code,
+                       const char *fmt, ...)
 {
     char message[300];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    respond_json(resp, status,
+    api_respond_json(resp, status,
                  json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
 }
 
-static json_t *time_json(int64_t wall_ms)
+json_t *api_time_json(int64_t wall_ms)
 {
     char text[40];
     return wall_ms > 0 ? json_string(clock_format_rfc3339(wall_ms, text, sizeof text))
@@ -59,7 +58,7 @@ static void handle_health(struct api *api, const struct http_request *req,
 {
     (void)api;
     (void)req;
-    respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    api_respond_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static void handle_ready(struct api *api, const struct http_request *req,
@@ -69,12 +68,12 @@ static void handle_ready(struct api *api, const struct http_request *req,
     bool store_ok = store_ping(api->reader) == 0;
     bool broker_ok = mqtt_client_connected(api->mqtt);
     if (store_ok && broker_ok) {
-        respond_json(resp, 200,
+        api_respond_json(resp, 200,
                      json_pack("{s:s,s:s,s:s}", "status", "ready", "store", "ok", "broker",
                                "connected"));
         return;
     }
-    respond_error(resp, 503, "NOT_READY", "store %s, broker %s",
+    api_respond_error(resp, 503, "NOT_READY", "store %s, broker %s",
                   store_ok ? "ok" : "failing", broker_ok ? "connected" : "disconnected");
 }
 
@@ -82,12 +81,12 @@ static void handle_ping(struct api *api, const struct http_request *req,
                         struct http_response *resp)
 {
     (void)req;
-    respond_json(resp, 200,
+    api_respond_json(resp, 200,
                  json_pack("{s:s,s:o,s:s}", "message", "pong", "time",
-                           time_json(clock_wall_ms()), "version", api->version));
+                           api_time_json(clock_wall_ms()), "version", api->version));
 }
 
-static json_t *host_json(const struct host_view *v)
+json_t *api_host_json(const struct host_view *v)
 {
     json_t *summary = json_pack("{s:o,s:o}", "cpu_pct",
                                 v->has_cpu ? json_real(v->cpu_pct) : json_null(), "mem_pct",
@@ -95,8 +94,8 @@ static json_t *host_json(const struct host_view *v)
     return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:s,s:I,s:s,s:o,s:I,s:I}", "id", v->rec.id,
                      "status", v->online ? "online" : "offline", "state",
                      v->rec.state[0] ? v->rec.state : "unknown", "last_seen_at",
-                     time_json(v->rec.last_seen_ms), "first_seen_at",
-                     time_json(v->rec.first_seen_ms), "last_seen_age_s",
+                     api_time_json(v->rec.last_seen_ms), "first_seen_at",
+                     api_time_json(v->rec.first_seen_ms), "last_seen_age_s",
                      v->age_ms >= 0 ? json_real((double)v->age_ms / 1000.0) : json_null(),
                      "boot_id", v->rec.boot_id, "last_seq", (json_int_t)v->rec.last_seq,
                      "agent_version", v->rec.agent_version, "metrics_summary", summary,
@@ -110,168 +109,19 @@ static void handle_hosts(struct api *api, const struct http_request *req,
     struct host_view *views = NULL;
     size_t n = 0;
     if (hosts_snapshot(api->hosts, clock_mono_ms(), &views, &n) != 0) {
-        respond_error(resp, 500, "INTERNAL", "out of memory");
+        api_respond_error(resp, 500, "INTERNAL", "out of memory");
         return;
     }
     json_t *list = json_array();
     size_t online = 0;
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(list, host_json(&views[i]));
+        json_array_append_new(list, api_host_json(&views[i]));
         online += views[i].online;
     }
     free(views);
-    respond_json(resp, 200,
+    api_respond_json(resp, 200,
                  json_pack("{s:o,s:I,s:I}", "hosts", list, "total", (json_int_t)n, "online",
                            (json_int_t)online));
-}
-
-/* range=15m|1h|... (any duration 1s..max_range). Returns 0 or -EINVAL with a 400 sent. */
-static int parse_range(struct api *api, const struct http_request *req,
-                       struct http_response *resp, int64_t *range_ms, const char **range_text)
-{
-    const char *text = req->param(req, "range");
-    *range_text = text != NULL ? text : "1h";
-    if (clock_parse_duration_ms(*range_text, range_ms) != 0 || *range_ms < 1000 ||
-        *range_ms > api->max_range_ms) {
-        respond_error(resp, 400, "BAD_REQUEST",
-                      "parameter range: \"%.40s\" is not a duration between 1s and %lldd "
-                      "(e.g. 15m, 1h, 6h, 24h, 7d, 30d)",
-                      *range_text, (long long)(api->max_range_ms / 86400000));
-        return -EINVAL;
-    }
-    return 0;
-}
-
-static json_t *point_value(const struct store_point *p)
-{
-    switch (p->kind) {
-    case STORE_KIND_BOOL:
-        return json_boolean(p->value != 0.0);
-    case STORE_KIND_STRING:
-    case STORE_KIND_DATA:
-        return json_string(p->text != NULL ? p->text : "");
-    case STORE_KIND_NUMBER:
-    case STORE_KIND_SUM:
-        break;
-    }
-    return json_real(p->value);
-}
-
-static int collect_point(void *user, const struct store_point *p)
-{
-    char text[40];
-    json_t *pt = json_pack("{s:s,s:o}", "ts", clock_format_rfc3339(p->ts_ms, text, sizeof text),
-                           "value", point_value(p));
-    return json_array_append_new(user, pt) == 0 ? 0 : -ENOMEM;
-}
-
-/* labels: "k=v,k2=v2" or a JSON object {"k":"v"}; canonical form as ingest writes it. */
-static int labels_param(const char *text, char *out, size_t out_size)
-{
-    out[0] = '\0';
-    if (text == NULL || *text == '\0')
-        return 0;
-    if (text[0] != '{') {
-        snprintf(out, out_size, "%s", text);
-        return strlen(text) < out_size ? 0 : -EINVAL;
-    }
-    json_t *obj = json_loads(text, 0, NULL);
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        return -EINVAL;
-    }
-    /* jansson iterates in insertion order; sort keys for the canonical form. */
-    const char *keys[16];
-    size_t n = 0;
-    const char *key;
-    json_t *val;
-    int rc = 0;
-    json_object_foreach(obj, key, val) {
-        if (n == 16 || !json_is_string(val)) {
-            rc = -EINVAL;
-            break;
-        }
-        size_t j = n++;
-        for (; j > 0 && strcmp(keys[j - 1], key) > 0; j--)
-            keys[j] = keys[j - 1];
-        keys[j] = key;
-    }
-    size_t used = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        int w = snprintf(out + used, out_size - used, "%s%s=%s", i ? "," : "", keys[i],
-                         json_string_value(json_object_get(obj, keys[i])));
-        if (w < 0 || (size_t)w >= out_size - used)
-            rc = -EINVAL;
-        else
-            used += (size_t)w;
-    }
-    json_decref(obj);
-    return rc;
-}
-
-static bool host_exists(struct api *api, const char *host)
-{
-    struct host_view v;
-    return hosts_get(api->hosts, host, clock_mono_ms(), &v) == 0;
-}
-
-static void handle_metrics_query(struct api *api, const struct http_request *req,
-                                 struct http_response *resp)
-{
-    const char *host = req->param(req, "host_id");
-    const char *metric = req->param(req, "metric");
-    const char *range_text;
-    int64_t range_ms;
-    char labels[513];
-    if (host == NULL || *host == '\0' || metric == NULL || *metric == '\0') {
-        respond_error(resp, 400, "BAD_REQUEST", "parameter %s is required",
-                      host == NULL || *host == '\0' ? "host_id" : "metric");
-        return;
-    }
-    if (parse_range(api, req, resp, &range_ms, &range_text) != 0)
-        return;
-    if (labels_param(req->param(req, "labels"), labels, sizeof labels) != 0) {
-        respond_error(resp, 400, "BAD_REQUEST",
-                      "parameter labels: expected k=v,k2=v2 or a JSON object of strings");
-        return;
-    }
-    if (!host_exists(api, host)) {
-        respond_error(resp, 404, "NOT_FOUND", "unknown host \"%.64s\"", host);
-        return;
-    }
-    struct store_series_info *series = calloc(API_MAX_SERIES, sizeof *series);
-    size_t n = 0;
-    if (series == NULL || store_series(api->reader, host, metric, series, API_MAX_SERIES, &n) != 0) {
-        free(series);
-        respond_error(resp, 500, "INTERNAL", "store: %s", store_errmsg(api->reader));
-        return;
-    }
-    const struct store_series_info *pick = NULL;
-    for (size_t i = 0; i < n && i < API_MAX_SERIES; i++)
-        if (strcmp(series[i].labels, labels) == 0 && (pick == NULL || series[i].unit[0] == '\0'))
-            pick = &series[i];
-    if (pick == NULL) {
-        respond_error(resp, 404, "NOT_FOUND", "host \"%.64s\" has no metric \"%.100s\"%s%.100s",
-                      host, metric, labels[0] ? " with labels " : "", labels);
-        free(series);
-        return;
-    }
-    int64_t to_ms = clock_wall_ms();
-    json_t *points = json_array();
-    bool truncated = false;
-    int rc = store_query(api->reader, pick->id, to_ms - range_ms, to_ms, API_MAX_POINTS,
-                         collect_point, points, &truncated);
-    if (rc != 0) {
-        json_decref(points);
-        respond_error(resp, 500, "INTERNAL", "store: %s", store_errmsg(api->reader));
-    } else {
-        respond_json(resp, 200,
-                     json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o}", "host_id", host, "metric",
-                               metric, "unit", pick->unit, "labels", pick->labels, "range",
-                               range_text, "resolution", "raw", "truncated", truncated,
-                               "datapoints", points));
-    }
-    free(series);
 }
 
 static void handle_stats(struct api *api, const struct http_request *req,
@@ -284,7 +134,7 @@ static void handle_stats(struct api *api, const struct http_request *req,
     ingest_stats(api->ingest, &is);
     writer_stats(api->writer, &ws);
     if (store_stats(api->reader, &ss) != 0) {
-        respond_error(resp, 500, "INTERNAL", "store: %s", store_errmsg(api->reader));
+        api_respond_error(resp, 500, "INTERNAL", "store: %s", store_errmsg(api->reader));
         return;
     }
     json_t *rejected = json_object();
@@ -296,7 +146,7 @@ static void handle_stats(struct api *api, const struct http_request *req,
     json_t *recent_list = json_array();
     for (size_t i = 0; i < n_recent; i++)
         json_array_append_new(recent_list,
-                              json_pack("{s:o,s:s,s:s,s:s}", "at", time_json(recent[i].at_ms),
+                              json_pack("{s:o,s:s,s:s,s:s}", "at", api_time_json(recent[i].at_ms),
                                         "reason", ingest_reason_name(recent[i].reason), "topic",
                                         recent[i].topic, "detail", recent[i].detail));
     int64_t uptime_ms = clock_mono_ms() - api->started_mono_ms;
@@ -313,17 +163,18 @@ static void handle_stats(struct api *api, const struct http_request *req,
         (json_int_t)ws.store_errors, "queued", (json_int_t)ws.queued, "acks_sent",
         (json_int_t)ws.acks_sent, "rejected", rejected,
         "rejected_total", (json_int_t)is.rejected_total, "recent_rejections", recent_list);
-    respond_json(resp, 200, body);
+    api_respond_json(resp, 200, body);
 }
 
 static void handle_index(struct api *api, const struct http_request *req,
                          struct http_response *resp)
 {
     (void)req;
-    respond_json(resp, 200,
-                 json_pack("{s:s,s:s,s:[s,s,s,s,s,s]}", "name", "updraft-hub", "version",
+    api_respond_json(resp, 200,
+                 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s]}", "name", "updraft-hub", "version",
                            api->version, "endpoints", "/health", "/ready", "/api/v1/ping",
-                           "/api/v1/hosts", "/api/v1/metrics/query", "/api/v1/query/stats"));
+                           "/api/v1/hosts", "/api/v1/hosts/{id}", "/api/v1/metrics/query",
+                           "/api/v1/metrics/names", "/api/v1/query/stats"));
 }
 
 struct route {
@@ -337,24 +188,40 @@ static const struct route routes[] = {
     {"/ready", handle_ready},
     {"/api/v1/ping", handle_ping},
     {"/api/v1/hosts", handle_hosts},
-    {"/api/v1/metrics/query", handle_metrics_query},
+    {"/api/v1/metrics/query", api_metrics_query},
+    {"/api/v1/metrics/names", api_metric_names},
     {"/api/v1/query/stats", handle_stats},
 };
 
 void api_handle(void *user, const struct http_request *req, struct http_response *resp)
 {
     struct api *api = user;
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    const char *host_prefix = "/api/v1/hosts/";
+    if (strncmp(req->path, host_prefix, strlen(host_prefix)) == 0) {
+        const char *id = req->path + strlen(host_prefix);
+        if (!topic_host_valid(id, strlen(id))) {
+            api_respond_error(resp, 404, "NOT_FOUND", "no such endpoint: %.200s", req->path);
+        } else if (!get) {
+            resp->allow = "GET, HEAD";
+            api_respond_error(resp, 405, "METHOD_NOT_ALLOWED", "%.16s is not allowed on %.100s",
+                              req->method, req->path);
+        } else {
+            api_host_detail(api, req, resp, id);
+        }
+        return;
+    }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(req->path, routes[i].path) != 0)
             continue;
-        if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        if (!get) {
             resp->allow = "GET, HEAD";
-            respond_error(resp, 405, "METHOD_NOT_ALLOWED", "%.16s is not allowed on %.100s",
+            api_respond_error(resp, 405, "METHOD_NOT_ALLOWED", "%.16s is not allowed on %.100s",
                           req->method, req->path);
             return;
         }
         routes[i].fn(api, req, resp);
         return;
     }
-    respond_error(resp, 404, "NOT_FOUND", "no such endpoint: %.200s", req->path);
+    api_respond_error(resp, 404, "NOT_FOUND", "no such endpoint: %.200s", req->path);
 }
