@@ -32,7 +32,7 @@ void chunk_bits_flush(struct chunk_bitwriter *w);
 /* Appends whole bytes; the writer must be byte-aligned (after flush). */
 void chunk_bits_write_bytes(struct chunk_bitwriter *w, const uint8_t *bytes, size_t n);
 void chunk_bits_write_varint(struct chunk_bitwriter *w, uint64_t value); /* byte-aligned */
-void chunk_bits_write_gamma(struct chunk_bitwriter *w, uint64_t value); /* value >= 1 */
+void chunk_bits_write_gamma(struct chunk_bitwriter *w, uint64_t value);  /* value >= 1 */
 void chunk_bits_write_rice(struct chunk_bitwriter *w, uint64_t value, unsigned k);
 
 /* Zero-run code of n values: each non-zero value v is gamma(zeros before it + 1) then
