@@ -10,6 +10,7 @@ libmosquitto-dev mosquitto mosquitto-clients
 libpaho-mqtt-dev
 libjansson-dev libmicrohttpd-dev libsqlite3-dev
 libcmocka-dev clang libclang-rt-14-dev
+python3
 curl jq procps
 "
 
