@@ -47,6 +47,7 @@ AGENT_SRCS  := $(filter-out edge-agent/main.c,$(wildcard edge-agent/*.c))
 HUB_SRCS    := $(filter-out hub/main.c,$(wildcard hub/*.c))
 BRIDGE_SRCS := $(filter-out bridge/main.c,$(wildcard bridge/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+SUPPORT_SRCS := $(wildcard tests/support/*.c)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -88,7 +89,7 @@ $(HUB_BIN): $(call obj,hub/main.c) $(HUB_LIB) $(COMMON_LIB)
 $(BRIDGE_BIN): $(call obj,bridge/main.c $(BRIDGE_SRCS)) $(COMMON_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcoap-3-openssl libmosquitto) -lpthread -lm
 
-$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c $(SUPPORT_SRCS)) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/tests/tools/%: $(call obj,tests/tools/%.c) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)

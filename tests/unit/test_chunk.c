@@ -16,83 +16,8 @@
 
 #define T0 INT64_C(1735689600000) /* 2025-01-01T00:00:00Z */
 
-/* ---- allocation failure injection ------------------------------------------------------
- * Without ASan (which owns malloc) this binary replaces malloc and friends, forwarding to
- * glibc's, so a test can make the n-th allocation fail and count what is still live. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) /* clang's spelling */
-#define UNDER_ASAN 1
-#endif
-#endif
-#if defined(UNDER_ASAN)
-#define FAULT_INJECTION 0
-#else
-#define FAULT_INJECTION 1
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void __libc_free(void *ptr);
-
-static bool alloc_armed;
-static long alloc_countdown; /* allocations left before one fails; only that one fails */
-static long alloc_live;      /* allocations minus frees while armed */
-
-static bool alloc_fails(void)
-{
-    return alloc_armed && alloc_countdown-- == 0;
-}
-
-void *malloc(size_t size)
-{
-    void *ptr = alloc_fails() ? NULL : __libc_malloc(size);
-    if (ptr != NULL && alloc_armed)
-        alloc_live++;
-    return ptr;
-}
-
-void *calloc(size_t count, size_t size)
-{
-    void *ptr = alloc_fails() ? NULL : __libc_calloc(count, size);
-    if (ptr != NULL && alloc_armed)
-        alloc_live++;
-    return ptr;
-}
-
-void *realloc(void *ptr, size_t size)
-{
-    void *moved = alloc_fails() ? NULL : __libc_realloc(ptr, size);
-    if (moved != NULL && ptr == NULL && alloc_armed)
-        alloc_live++;
-    return moved;
-}
-
-void free(void *ptr)
-{
-    if (ptr != NULL && alloc_armed)
-        alloc_live--;
-    __libc_free(ptr);
-}
-
-static void alloc_arm(long fail_after)
-{
-    alloc_countdown = fail_after;
-    alloc_live = 0;
-    alloc_armed = true;
-}
-
-/* False when something else (valgrind) has replaced our malloc. */
-static bool alloc_injection_works(void)
-{
-    void *(*volatile allocate)(size_t) = malloc;
-    alloc_arm(0);
-    void *ptr = allocate(1);
-    alloc_armed = false;
-    free(ptr);
-    return ptr == NULL;
-}
-#endif
+#include "tests/support/alloc_fail.h"
+#define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -570,7 +495,7 @@ static void fails_cleanly_when_any_allocation_fails(void **state)
     static int64_t ts_back[N];
     static double values_back[N];
     long fail_at;
-    if (!alloc_injection_works())
+    if (!alloc_fail_works())
         skip();
     jittered_ticks(ts_buf, N);
     two_decimal_walk(value_buf, N);
@@ -578,7 +503,7 @@ static void fails_cleanly_when_any_allocation_fails(void **state)
         struct chunk_encoder *enc = NULL;
         const uint8_t *bytes;
         size_t len, i = 0;
-        alloc_arm(fail_at); /* later allocations succeed again */
+        alloc_fail_arm(fail_at); /* later allocations succeed again */
         int rc = chunk_encoder_new(N, &enc);
         for (; rc == 0 && i < N; i++)
             rc = chunk_encoder_append(enc, ts_buf[i], value_buf[i]);
@@ -595,8 +520,8 @@ static void fails_cleanly_when_any_allocation_fails(void **state)
         if (enc != NULL)
             assert_int_equal(decode(bytes, len, ts_back, values_back, N), N);
         chunk_encoder_free(enc);
-        alloc_armed = false;
-        assert_int_equal(alloc_live, 0);
+        alloc_fail_disarm();
+        assert_int_equal(alloc_fail_live(), 0);
         if (rc == 0)
             break;
     }

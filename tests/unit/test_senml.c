@@ -25,83 +25,8 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define UNCHECKED ((size_t)-1)
 
-/* ---- allocation failure injection ------------------------------------------------------
- * Without ASan (which owns malloc) this binary replaces malloc and friends, forwarding to
- * glibc's, so a test can make the n-th allocation fail and count what is still live. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FAULT_INJECTION 0
-#else
-#define FAULT_INJECTION 1
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void __libc_free(void *ptr);
-
-static bool alloc_armed;
-static long alloc_countdown; /* allocations left before one fails */
-static long alloc_live;      /* allocations minus frees while armed */
-
-static bool alloc_fails(void)
-{
-    return alloc_armed && alloc_countdown-- == 0;
-}
-
-void *malloc(size_t size)
-{
-    void *ptr = alloc_fails() ? NULL : __libc_malloc(size);
-    if (ptr != NULL && alloc_armed)
-        alloc_live++;
-    return ptr;
-}
-
-void *calloc(size_t count, size_t size)
-{
-    void *ptr = alloc_fails() ? NULL : __libc_calloc(count, size);
-    if (ptr != NULL && alloc_armed)
-        alloc_live++;
-    return ptr;
-}
-
-void *realloc(void *ptr, size_t size)
-{
-    void *moved = alloc_fails() ? NULL : __libc_realloc(ptr, size);
-    if (moved != NULL && ptr == NULL && alloc_armed)
-        alloc_live++;
-    return moved;
-}
-
-void free(void *ptr)
-{
-    if (ptr != NULL && alloc_armed)
-        alloc_live--;
-    __libc_free(ptr);
-}
-
-static void alloc_arm(long fail_after)
-{
-    alloc_countdown = fail_after;
-    alloc_live = 0;
-    alloc_armed = true;
-}
-
-static void alloc_disarm(void)
-{
-    alloc_armed = false;
-}
-
-/* False when something else (valgrind) has replaced our malloc. */
-static bool alloc_injection_works(void)
-{
-    void *(*volatile allocate)(size_t) = malloc;
-    void *ptr;
-
-    alloc_arm(0);
-    ptr = allocate(1);
-    alloc_disarm();
-    free(ptr);
-    return ptr == NULL;
-}
-#endif
+#include "tests/support/alloc_fail.h"
+#define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -1613,18 +1538,18 @@ static void fails_cleanly_when_any_allocation_in_decode_fails(void **state)
 #if FAULT_INJECTION
     long fail_at;
 
-    if (!alloc_injection_works())
+    if (!alloc_fail_works())
         skip();
     for (fail_at = 0;; fail_at++) {
         struct senml_pack *pack = NULL;
         struct senml_error err;
         int ret;
 
-        alloc_arm(fail_at);
+        alloc_fail_arm(fail_at);
         ret = senml_json_decode(rich_pack, strlen(rich_pack), NOW_MS, &pack, &err);
         senml_pack_free(pack);
-        alloc_disarm();
-        assert_int_equal(alloc_live, 0);
+        alloc_fail_disarm();
+        assert_int_equal(alloc_fail_live(), 0);
         if (ret == 0)
             break;
         assert_int_equal(ret, -ENOMEM);
@@ -1645,20 +1570,20 @@ static void fails_cleanly_when_any_allocation_in_encode_fails(void **state)
     struct senml_pack *pack;
     long fail_at;
 
-    if (!alloc_injection_works())
+    if (!alloc_fail_works())
         skip();
     pack = decode_ok(rich_pack, NOW_MS);
     for (fail_at = 0;; fail_at++) {
         struct senml_buf buf = {0};
         int ret;
 
-        alloc_arm(fail_at);
+        alloc_fail_arm(fail_at);
         ret = senml_json_encode(pack, "h/", &buf);
         if (ret != 0)
             assert_int_equal(buf.len, 0);
         senml_buf_free(&buf);
-        alloc_disarm();
-        assert_int_equal(alloc_live, 0);
+        alloc_fail_disarm();
+        assert_int_equal(alloc_fail_live(), 0);
         if (ret == 0)
             break;
         assert_int_equal(ret, -ENOMEM);
