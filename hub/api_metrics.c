@@ -80,7 +80,7 @@ static int labels_param(const char *text, char *out, size_t out_size)
         json_decref(obj);
         return -EINVAL;
     }
-    const char *keys[16];
+    const char *keys[16] = {0};
     size_t n = 0;
     const char *key;
     json_t *val;
