@@ -141,6 +141,11 @@ static void handle_stats(struct api *api, const struct http_request *req,
     for (int i = 0; i < INGEST_REASON_COUNT; i++)
         json_object_set_new(rejected, ingest_reason_name((enum ingest_reason)i),
                             json_integer((json_int_t)is.rejected[i]));
+    /* Samples the store refused inside accepted packs count as rejections too. */
+    json_object_set_new(rejected, "too_old", json_integer((json_int_t)ws.too_old));
+    json_object_set_new(rejected, "too_many_series",
+                        json_integer((json_int_t)ws.too_many_series));
+    uint64_t rejected_total = is.rejected_total + ws.too_old + ws.too_many_series;
     struct ingest_rejection recent[INGEST_RECENT_MAX];
     size_t n_recent = ingest_recent(api->ingest, recent, INGEST_RECENT_MAX);
     json_t *recent_list = json_array();
@@ -162,7 +167,16 @@ static void handle_stats(struct api *api, const struct http_request *req,
         (json_int_t)ws.conflicts, "commits", (json_int_t)ws.commits, "store_errors",
         (json_int_t)ws.store_errors, "queued", (json_int_t)ws.queued, "acks_sent",
         (json_int_t)ws.acks_sent, "rejected", rejected,
-        "rejected_total", (json_int_t)is.rejected_total, "recent_rejections", recent_list);
+        "rejected_total", (json_int_t)rejected_total, "recent_rejections", recent_list);
+    json_object_set_new(
+        body, "store",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "head_samples",
+                  (json_int_t)ss.head_samples, "wal_rows", (json_int_t)ss.wal_rows, "l0_chunks",
+                  (json_int_t)ss.l0_chunks, "chunks", (json_int_t)ss.chunks, "rollup_rows",
+                  (json_int_t)ss.rollup_rows, "replayed", (json_int_t)ss.replayed, "compactions",
+                  (json_int_t)ss.compactions, "retention_deleted",
+                  (json_int_t)ss.retention_deleted, "janitor_runs", (json_int_t)ws.janitor_runs,
+                  "janitor_errors", (json_int_t)ws.janitor_errors));
     api_respond_json(resp, 200, body);
 }
 

@@ -141,13 +141,6 @@ static int collect_bucket(void *user, int64_t bucket_ms, double value)
                                                                                     : -ENOMEM;
 }
 
-static int feed_agg(void *user, const struct store_point *p)
-{
-    if (p->kind == STORE_KIND_STRING || p->kind == STORE_KIND_DATA)
-        return 0; /* text has no average */
-    return query_agg_add(user, p->ts_ms, p->value);
-}
-
 static bool host_exists(struct api *api, const char *host)
 {
     struct host_view v;
@@ -241,17 +234,13 @@ void api_metrics_query(struct api *api, const struct http_request *req, struct h
     }
     json_t *points = json_array();
     bool truncated = false;
+    enum store_tier tier = STORE_TIER_RAW;
     if (rc == 0 && step_ms == 0) {
         rc = store_query(api->reader, series.id, w.from_ms, w.to_ms, API_MAX_POINTS,
                          collect_point, points, &truncated);
     } else if (rc == 0) {
-        struct query_agg q;
-        query_agg_init(&q, agg, step_ms, collect_bucket, points);
-        rc = store_query(api->reader, series.id, w.from_ms, w.to_ms, SIZE_MAX, feed_agg, &q,
-                         &truncated);
-        if (rc == 0)
-            rc = query_agg_finish(&q);
-        query_agg_deinit(&q);
+        rc = store_aggregate(api->reader, series.id, w.from_ms, w.to_ms, step_ms, agg,
+                             collect_bucket, points, &tier);
     }
     if (rc != 0) {
         json_decref(points);
@@ -261,7 +250,7 @@ void api_metrics_query(struct api *api, const struct http_request *req, struct h
     json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:b,s:o}", "host_id", host, "metric",
                              metric, "unit", series.unit, "labels", series.labels, "from",
                              api_time_json(w.from_ms), "to", api_time_json(w.to_ms),
-                             "resolution", "raw", "truncated", truncated, "datapoints", points);
+                             "resolution", store_tier_name(tier), "truncated", truncated, "datapoints", points);
     if (w.range_text != NULL)
         json_object_set_new(body, "range", json_string(w.range_text));
     if (step_ms > 0) {

@@ -3,6 +3,7 @@
 #ifndef UPDRAFT_HUB_HUB_CONFIG_H
 #define UPDRAFT_HUB_HUB_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,17 @@ struct hub_config {
     int64_t store_commit_interval_ms;
     int64_t store_commit_max_samples;
     int64_t store_queue_max_batches;
+    int64_t store_out_of_order_ms;
+    int64_t store_max_series;
+    int64_t store_max_series_per_host;
+    int64_t store_retention_raw_ms;
+    int64_t store_retention_1m_ms;
+    int64_t store_retention_5m_ms;
+    int64_t store_retention_1h_ms;
+    int64_t store_head_max_samples;
+    int64_t store_head_max_age_ms;
+    int64_t store_janitor_interval_ms;
+    bool store_fsync;
     int64_t ingest_max_payload;
     int64_t ingest_max_future_ms;
     int64_t ingest_max_hosts;

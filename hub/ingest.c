@@ -102,8 +102,7 @@ static void reject(struct ingest *in, enum ingest_reason reason, const char *top
                  reason_names[reason]);
 }
 
-/* Canonical labels "k=v,k2=v2" sorted by key; ',', '=' and '%' in text are %-escaped. */
-static char *labels_canonical(const struct senml_record *r)
+char *ingest_labels_canonical(const struct senml_record *r)
 {
     size_t order[SENML_MAX_LABELS];
     for (size_t i = 0; i < r->label_count; i++)
@@ -243,7 +242,7 @@ static int build_batch(struct ingest *in, const char *host, struct senml_pack *p
         }
         s->labels = "";
         if (r->label_count > 0) {
-            char *labels = labels_canonical(r);
+            char *labels = ingest_labels_canonical(r);
             if (labels == NULL)
                 goto out;
             b->labels[b->n_labels++] = labels;

@@ -31,6 +31,11 @@ enum ingest_reason {
 
 const char *ingest_reason_name(enum ingest_reason reason); /* "invalid_json", ... */
 
+struct senml_record;
+/* The record's labels as the store keys them: "k=v,k2=v2" sorted by key, with ',', '=' and
+ * '%' in keys and values %-escaped; "" when none. malloc'd (caller frees), NULL on ENOMEM. */
+char *ingest_labels_canonical(const struct senml_record *r);
+
 struct ingest_options {
     const char *topic_root;   /* "updraft" */
     size_t max_payload_bytes;

@@ -54,11 +54,29 @@ struct hub {
 static int hub_open_store(struct hub *h)
 {
     char err[300];
-    if (store_open(h->cfg.store_path, false, &h->store, err, sizeof err) != 0 ||
-        store_open(h->cfg.store_path, true, &h->reader, err, sizeof err) != 0) {
+    const struct hub_config *c = &h->cfg;
+    struct store_options so;
+    store_options_default(&so);
+    so.out_of_order_ms = c->store_out_of_order_ms;
+    so.max_series = (uint64_t)c->store_max_series;
+    so.max_series_per_host = (uint64_t)c->store_max_series_per_host;
+    so.retention_ms[STORE_TIER_RAW] = c->store_retention_raw_ms;
+    so.retention_ms[STORE_TIER_1M] = c->store_retention_1m_ms;
+    so.retention_ms[STORE_TIER_5M] = c->store_retention_5m_ms;
+    so.retention_ms[STORE_TIER_1H] = c->store_retention_1h_ms;
+    so.head_max_samples = (uint32_t)c->store_head_max_samples;
+    so.head_max_age_ms = c->store_head_max_age_ms;
+    so.synchronous_full = c->store_fsync;
+    int64_t opened_ms = clock_mono_ms();
+    if (store_open(h->cfg.store_path, &so, &h->store, err, sizeof err) != 0 ||
+        store_reader_open(h->store, &h->reader, err, sizeof err) != 0) {
         log_error("cannot open the store: %s", err);
         return -EIO;
     }
+    struct store_stats ss;
+    if (store_stats(h->store, &ss) == 0 && ss.replayed > 0)
+        log_info("store: replayed %llu samples from the write-ahead table in %lld ms",
+                 (unsigned long long)ss.replayed, (long long)(clock_mono_ms() - opened_ms));
     if (hosts_new(h->cfg.hosts_stale_after_ms, (size_t)h->cfg.ingest_max_hosts, &h->hosts) != 0 ||
         store_hosts_load(h->store, load_host, h->hosts) != 0) {
         log_error("cannot load hosts: %s", store_errmsg(h->store));
@@ -68,6 +86,8 @@ static int hub_open_store(struct hub *h)
                                 .commit_max_samples = (size_t)h->cfg.store_commit_max_samples,
                                 .commit_interval_ms = h->cfg.store_commit_interval_ms,
                                 .ack_interval_ms = h->cfg.ingest_ack_interval_ms,
+                                .janitor_interval_ms = h->cfg.store_janitor_interval_ms,
+                                .janitor_budget_ms = 50,
                                 .ack_send = send_ack,
                                 .ack_user = h};
     if (writer_new(&wo, h->store, h->hosts, &h->writer) != 0 || writer_start(h->writer) != 0) {

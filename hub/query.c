@@ -119,6 +119,32 @@ int query_agg_add(struct query_agg *q, int64_t ts_ms, double value)
     return 0;
 }
 
+int query_agg_add_bucket(struct query_agg *q, int64_t ts_ms, double min, double max, double sum,
+                         uint64_t count, double last)
+{
+    if (count == 0)
+        return 0;
+    int64_t bucket = query_bucket_start(ts_ms, q->step_ms);
+    if (q->open && bucket != q->bucket_ms) {
+        int rc = close_bucket(q);
+        if (rc != 0)
+            return rc;
+    }
+    if (!q->open) {
+        q->open = true;
+        q->bucket_ms = bucket;
+        q->sum = 0;
+        q->min = min;
+        q->max = max;
+    }
+    q->sum += sum;
+    q->min = min < q->min ? min : q->min;
+    q->max = max > q->max ? max : q->max;
+    q->last = last;
+    q->count += count;
+    return 0;
+}
+
 int query_agg_finish(struct query_agg *q)
 {
     return close_bucket(q);

@@ -44,6 +44,10 @@ void query_agg_init(struct query_agg *q, enum query_agg_kind kind, int64_t step_
 /* Adds a point (ts not before the previous one). Returns 0, the emit callback's non-zero
  * result, or -ENOMEM. */
 int query_agg_add(struct query_agg *q, int64_t ts_ms, double value) __attribute__((warn_unused_result));
+/* Adds a pre-aggregated bucket (a rollup) starting at ts_ms that lies within one step
+ * bucket: its min, max, sum, count and last. Not for p95. Same results as query_agg_add. */
+int query_agg_add_bucket(struct query_agg *q, int64_t ts_ms, double min, double max, double sum,
+                         uint64_t count, double last) __attribute__((warn_unused_result));
 /* Emits the last open bucket. Returns 0 or the callback's result. */
 int query_agg_finish(struct query_agg *q) __attribute__((warn_unused_result));
 void query_agg_deinit(struct query_agg *q);

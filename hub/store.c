@@ -1,45 +1,124 @@
-/* SQLite time-series store, first slice (see store.h): series table + one row per sample
- * keyed (series_id, ts_ms) WITHOUT ROWID, a meta table with the running sample count, and
- * hosts. A handle owns its connection, prepared statements and series-id cache. */
+/* The store's connection, schema, prepared statements, transactions, hosts and counters
+ * (see store.h; internals in store_internal.h). A handle owns its connection and statements;
+ * the writer handle also owns the shared registry its readers borrow. */
 #include "hub/store.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-struct series_slot {
-    char *key; /* "host\x1fmetric\x1funit\x1flabels" */
-    int64_t id;
-};
+#include "hub/store_internal.h"
 
-struct store {
-    sqlite3 *db;
-    char *path;
-    bool read_only;
-    char errmsg[256];
-    sqlite3_stmt *insert_sample, *select_sample, *update_sample, *find_series, *insert_series,
-        *add_count, *save_host;
-    struct series_slot *slots; /* open addressing, power-of-two capacity */
-    size_t n_slots, n_used;
-};
+#define DAY_MS (86400LL * 1000)
+#define SLICE_ROWS_TEXT STORE_STRINGIFY(STORE_SLICE_ROWS)
+#define STORE_STRINGIFY(x) STORE_STRINGIFY2(x)
+#define STORE_STRINGIFY2(x) #x
 
+/* page_size and auto_vacuum take effect only while the file is empty (a new store). */
 static const char SCHEMA[] =
+    "PRAGMA page_size=16384;"
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
-    "CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, host TEXT NOT NULL,"
-    " metric TEXT NOT NULL, unit TEXT NOT NULL, labels TEXT NOT NULL,"
-    " UNIQUE(host, metric, unit, labels));"
-    "CREATE TABLE IF NOT EXISTS samples(series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
-    " kind INTEGER NOT NULL, value REAL, text TEXT, PRIMARY KEY(series_id, ts_ms)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('samples', 0);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('samples', 0), ('layout', 2);"
+    "CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, host TEXT NOT NULL,"
+    " metric TEXT NOT NULL, unit TEXT NOT NULL, labels TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " folded_wal INTEGER NOT NULL DEFAULT 0, flushed_max_ms INTEGER,"
+    " UNIQUE(host, metric, unit, labels));"
+    "CREATE TABLE IF NOT EXISTS wal(id INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS l0(id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL,"
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " data BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS l0_by_series ON l0(series_id, start_ms);"
+    "CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rollup_1m(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rollup_5m(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rollup_1h(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS texts(series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY(series_id, ts_ms)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS hosts(id TEXT PRIMARY KEY, first_seen_ms INTEGER, last_seen_ms"
     " INTEGER, state TEXT, state_ms INTEGER, boot_id TEXT, last_seq INTEGER, agent_version TEXT);";
 
-static int fail(struct store *st, const char *what)
+static const char *const STMT_SQL[STMT_COUNT] = {
+    [STMT_INSERT_WAL] = "INSERT INTO wal(id, data) VALUES(?,?)",
+    [STMT_TRIM_WAL] = "DELETE FROM wal WHERE id < ?",
+    [STMT_INSERT_SERIES] = "INSERT INTO series(id, host, metric, unit, labels, kind)"
+                           " VALUES(?,?,?,?,?,?)",
+    [STMT_UPDATE_SERIES_FOLD] = "UPDATE series SET folded_wal=?, flushed_max_ms=? WHERE id=?",
+    [STMT_ADD_COUNT] = "UPDATE meta SET value = value + ? WHERE key='samples'",
+    [STMT_INSERT_L0] = "INSERT INTO l0(series_id, start_ms, end_ms, n, data) VALUES(?,?,?,?,?)",
+    [STMT_L0_OVERLAP] = "SELECT id, data FROM l0 WHERE series_id=? AND start_ms<=? AND end_ms>=?"
+                        " ORDER BY id",
+    [STMT_L0_MIN] = "SELECT min(start_ms) FROM l0 WHERE series_id=?",
+    [STMT_DELETE_L0_WINDOW] = "DELETE FROM l0 WHERE series_id=? AND start_ms>=? AND start_ms<?",
+    [STMT_CHUNKS_SPAN] = "SELECT min(id), max(id) FROM chunks",
+    [STMT_ROLLUP_SPAN_1M] = "SELECT min(id), max(id) FROM rollup_1m",
+    [STMT_ROLLUP_SPAN_5M] = "SELECT min(id), max(id) FROM rollup_5m",
+    [STMT_ROLLUP_SPAN_1H] = "SELECT min(id), max(id) FROM rollup_1h",
+    [STMT_CHUNKS_RANGE] = "SELECT id, data FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+    [STMT_CHUNKS_OLD_COUNT] = "SELECT coalesce(sum(n), 0) FROM (SELECT n FROM chunks WHERE id < ?"
+                              " ORDER BY id LIMIT " SLICE_ROWS_TEXT ")",
+    [STMT_CHUNKS_OLD_DELETE] = "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE id < ?"
+                               " ORDER BY id LIMIT " SLICE_ROWS_TEXT ")",
+    [STMT_DELETE_CHUNKS] = "DELETE FROM chunks WHERE id BETWEEN ? AND ?",
+    [STMT_INSERT_CHUNK] = "INSERT INTO chunks(id, end_ms, n, data) VALUES(?,?,?,?)",
+    [STMT_ROLLUP_RANGE_1M] = "SELECT id, data FROM rollup_1m WHERE id BETWEEN ? AND ? ORDER BY id",
+    [STMT_ROLLUP_RANGE_5M] = "SELECT id, data FROM rollup_5m WHERE id BETWEEN ? AND ? ORDER BY id",
+    [STMT_ROLLUP_RANGE_1H] = "SELECT id, data FROM rollup_1h WHERE id BETWEEN ? AND ? ORDER BY id",
+    [STMT_PUT_ROLLUP_1M] = "INSERT OR REPLACE INTO rollup_1m(id, data) VALUES(?,?)",
+    [STMT_PUT_ROLLUP_5M] = "INSERT OR REPLACE INTO rollup_5m(id, data) VALUES(?,?)",
+    [STMT_PUT_ROLLUP_1H] = "INSERT OR REPLACE INTO rollup_1h(id, data) VALUES(?,?)",
+    [STMT_ROLLUP_OLD_DELETE_1M] = "DELETE FROM rollup_1m WHERE id IN (SELECT id FROM rollup_1m"
+                                  " WHERE id < ? ORDER BY id LIMIT " SLICE_ROWS_TEXT ")",
+    [STMT_ROLLUP_OLD_DELETE_5M] = "DELETE FROM rollup_5m WHERE id IN (SELECT id FROM rollup_5m"
+                                  " WHERE id < ? ORDER BY id LIMIT " SLICE_ROWS_TEXT ")",
+    [STMT_ROLLUP_OLD_DELETE_1H] = "DELETE FROM rollup_1h WHERE id IN (SELECT id FROM rollup_1h"
+                                  " WHERE id < ? ORDER BY id LIMIT " SLICE_ROWS_TEXT ")",
+    [STMT_TEXT_INSERT] = "INSERT OR IGNORE INTO texts(series_id, ts_ms, kind, text) VALUES(?,?,?,?)",
+    [STMT_TEXT_SELECT] = "SELECT kind, text FROM texts WHERE series_id=? AND ts_ms=?",
+    [STMT_TEXT_UPDATE] = "UPDATE texts SET kind=?, text=? WHERE series_id=? AND ts_ms=?",
+    [STMT_TEXT_RANGE] = "SELECT ts_ms, kind, text FROM texts WHERE series_id=? AND ts_ms"
+                        " BETWEEN ? AND ? ORDER BY ts_ms",
+    [STMT_TEXT_DELETE_OLD] = "DELETE FROM texts WHERE series_id=? AND ts_ms<?",
+    [STMT_SAVE_HOST] = "INSERT INTO hosts(id, first_seen_ms, last_seen_ms, state, state_ms,"
+                       " boot_id, last_seq, agent_version) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id)"
+                       " DO UPDATE SET last_seen_ms=excluded.last_seen_ms, state=excluded.state,"
+                       " state_ms=excluded.state_ms, boot_id=excluded.boot_id,"
+                       " last_seq=excluded.last_seq, agent_version=excluded.agent_version",
+};
+
+const char *store_tier_name(enum store_tier tier)
+{
+    switch (tier) {
+    case STORE_TIER_RAW:
+        return "raw";
+    case STORE_TIER_1M:
+        return "1m";
+    case STORE_TIER_5M:
+        return "5m";
+    case STORE_TIER_1H:
+        return "1h";
+    }
+    return "?";
+}
+
+void store_options_default(struct store_options *o)
+{
+    *o = (struct store_options){
+        .out_of_order_ms = 3600 * 1000,
+        .max_series = 1000000,
+        .max_series_per_host = 10000,
+        .retention_ms = {7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS, 400 * DAY_MS},
+        .head_max_samples = 64,
+        .head_max_age_ms = 5 * 60 * 1000,
+        .synchronous_full = false,
+    };
+}
+
+int store_fail(struct store *st, const char *what)
 {
     snprintf(st->errmsg, sizeof st->errmsg, "%s: %s", what, sqlite3_errmsg(st->db));
     return -EIO;
@@ -50,71 +129,174 @@ const char *store_errmsg(const struct store *st)
     return st->errmsg;
 }
 
-static int prepare(struct store *st, sqlite3_stmt **stmt, const char *sql)
+int store_exec(struct store *st, const char *sql)
 {
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) != SQLITE_OK)
-        return fail(st, "prepare");
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(st, sql);
     return 0;
 }
 
-static int prepare_writer(struct store *st)
+int store_list_push(struct store_list *l, struct series *s)
 {
-    int rc = prepare(st, &st->insert_sample,
-                     "INSERT OR IGNORE INTO samples(series_id, ts_ms, kind, value, text)"
-                     " VALUES(?,?,?,?,?)");
-    if (rc == 0)
-        rc = prepare(st, &st->select_sample,
-                     "SELECT kind, value, text FROM samples WHERE series_id=? AND ts_ms=?");
-    if (rc == 0)
-        rc = prepare(st, &st->update_sample,
-                     "UPDATE samples SET kind=?, value=?, text=? WHERE series_id=? AND ts_ms=?");
-    if (rc == 0)
-        rc = prepare(st, &st->find_series,
-                     "SELECT id FROM series WHERE host=? AND metric=? AND unit=? AND labels=?");
-    if (rc == 0)
-        rc = prepare(st, &st->insert_series,
-                     "INSERT INTO series(host, metric, unit, labels) VALUES(?,?,?,?)");
-    if (rc == 0)
-        rc = prepare(st, &st->add_count, "UPDATE meta SET value = value + ? WHERE key='samples'");
-    if (rc == 0)
-        rc = prepare(st, &st->save_host,
-                     "INSERT INTO hosts(id, first_seen_ms, last_seen_ms, state, state_ms, boot_id,"
-                     " last_seq, agent_version) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE"
-                     " SET last_seen_ms=excluded.last_seen_ms, state=excluded.state,"
-                     " state_ms=excluded.state_ms, boot_id=excluded.boot_id,"
-                     " last_seq=excluded.last_seq, agent_version=excluded.agent_version");
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        struct series **grown = realloc(l->items, cap * sizeof *grown);
+        if (grown == NULL)
+            return -ENOMEM;
+        l->items = grown;
+        l->cap = cap;
+    }
+    l->items[l->n++] = s;
+    return 0;
+}
+
+static int prepare_all(struct store *st)
+{
+    for (int i = 0; i < STMT_COUNT; i++)
+        if (sqlite3_prepare_v3(st->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK)
+            return store_fail(st, STMT_SQL[i]);
+    return 0;
+}
+
+static int open_connection(struct store *st, const char *path, bool read_only)
+{
+    int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    st->path = strdup(path);
+    if (st->path == NULL)
+        return -ENOMEM;
+    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        return store_fail(st, path);
+    sqlite3_busy_timeout(st->db, 5000);
+    return 0;
+}
+
+/* A file of the first layout (one row per sample) is refused with a clear reason. */
+static int check_layout(struct store *st)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE name='samples'", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store_fail(st, "schema");
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        snprintf(st->errmsg, sizeof st->errmsg,
+                 "%s has the old row-per-sample layout of updraft 0.1; move it away (the hub "
+                 "creates a new store)", st->path);
+        rc = -EIO;
+    }
+    sqlite3_finalize(q);
     return rc;
 }
 
-int store_open(const char *path, bool read_only, struct store **out, char *errmsg,
-               size_t errmsg_size)
+static int load_series(struct store *st)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, host, metric, unit, labels, kind, folded_wal,"
+                           " flushed_max_ms FROM series ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_fail(st, "load series");
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        char key[1024];
+        const char *parts[4];
+        for (int i = 0; i < 4; i++) {
+            const unsigned char *t = sqlite3_column_text(q, 1 + i);
+            parts[i] = t != NULL ? (const char *)t : "";
+        }
+        struct series *s;
+        int64_t id = sqlite3_column_int64(q, 0);
+        rc = series_key(key, sizeof key, parts[0], parts[1], parts[2], parts[3]);
+        if (rc == 0)
+            rc = series_add(&st->shared->reg, id, key, (uint8_t)sqlite3_column_int(q, 5), &s);
+        if (rc == 0) {
+            s->folded_wal = sqlite3_column_int64(q, 6);
+            if (sqlite3_column_type(q, 7) != SQLITE_NULL)
+                s->flushed_max_ms = sqlite3_column_int64(q, 7);
+            s->max_ts_ms = s->flushed_max_ms;
+            if (id >= st->next_series_id)
+                st->next_series_id = id + 1;
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != 0)
+        snprintf(st->errmsg, sizeof st->errmsg, "load series: %s", strerror(-rc));
+    return rc;
+}
+
+static int64_t scalar(struct store *st, const char *sql, int64_t fallback)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t v = fallback;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
+        sqlite3_column_type(q, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* Level-0 starts per series (to schedule merges) and the counters. */
+static int load_state(struct store *st)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT series_id, min(start_ms) FROM l0 GROUP BY series_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store_fail(st, "load l0");
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct series *s = series_by_id(&st->shared->reg, sqlite3_column_int64(q, 0));
+        if (s != NULL)
+            s->l0_min_ms = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    struct store_shared *sh = st->shared;
+    atomic_store(&sh->wal_rows, (uint64_t)scalar(st, "SELECT count(*) FROM wal", 0));
+    atomic_store(&sh->l0_chunks, (uint64_t)scalar(st, "SELECT count(*) FROM l0", 0));
+    atomic_store(&sh->chunks, (uint64_t)scalar(st, "SELECT count(*) FROM chunks", 0));
+    atomic_store(&sh->rollup_rows,
+                 (uint64_t)scalar(st, "SELECT (SELECT count(*) FROM rollup_1m) + (SELECT count(*)"
+                                      " FROM rollup_5m) + (SELECT count(*) FROM rollup_1h)", 0));
+    int64_t seq = scalar(st, "SELECT seq FROM sqlite_sequence WHERE name='wal'", 0);
+    int64_t max_id = scalar(st, "SELECT max(id) FROM wal", 0);
+    st->next_wal_id = (seq > max_id ? seq : max_id) + 1;
+    if (st->next_series_id == 0)
+        st->next_series_id = 1;
+    return 0;
+}
+
+int store_open(const char *path, const struct store_options *opts, struct store **out,
+               char *errmsg, size_t errmsg_size)
 {
     struct store *st = calloc(1, sizeof *st);
     if (st == NULL)
         return -ENOMEM;
-    int rc = -EIO;
-    st->read_only = read_only;
-    st->path = strdup(path);
-    int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (st->path == NULL) {
-        rc = -ENOMEM;
+    int rc = -ENOMEM;
+    st->is_writer = true;
+    if (opts != NULL)
+        st->opts = *opts;
+    else
+        store_options_default(&st->opts);
+    st->shared = calloc(1, sizeof *st->shared);
+    if (st->shared == NULL || series_registry_init(&st->shared->reg) != 0) {
+        free(st->shared);
+        st->shared = NULL;
         goto out;
     }
-    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        rc = fail(st, path);
+    if ((rc = chunk_encoder_new(CHUNK_MAX_SAMPLES, &st->enc)) != 0 ||
+        (rc = open_connection(st, path, false)) != 0 || (rc = check_layout(st)) != 0)
+        goto out;
+    char *err = NULL;
+    if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s: schema: %s", path, err ? err : "?");
+        sqlite3_free(err);
+        rc = -EIO;
         goto out;
     }
-    sqlite3_busy_timeout(st->db, 5000);
-    if (!read_only) {
-        char *err = NULL;
-        if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
-            snprintf(st->errmsg, sizeof st->errmsg, "%s: schema: %s", path, err ? err : "?");
-            sqlite3_free(err);
-            goto out;
-        }
-        if (prepare_writer(st) != 0)
-            goto out;
-    }
+    if ((rc = store_exec(st, st->opts.synchronous_full ? "PRAGMA synchronous=FULL"
+                                                       : "PRAGMA synchronous=NORMAL")) != 0 ||
+        (rc = prepare_all(st)) != 0 || (rc = load_series(st)) != 0 ||
+        (rc = load_state(st)) != 0 || (rc = store_replay(st, 0)) != 0)
+        goto out;
     *out = st;
     st = NULL;
     rc = 0;
@@ -125,212 +307,150 @@ out:
     return rc;
 }
 
+int store_reader_open(struct store *writer, struct store **out, char *errmsg,
+                      size_t errmsg_size)
+{
+    struct store *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return -ENOMEM;
+    st->opts = writer->opts;
+    st->shared = writer->shared;
+    int rc = open_connection(st, writer->path, true);
+    if (rc == 0)
+        rc = prepare_all(st);
+    if (rc != 0) {
+        snprintf(errmsg, errmsg_size, "%s", st->errmsg[0] ? st->errmsg : "out of memory");
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
 void store_close(struct store *st)
 {
     if (st == NULL)
         return;
-    sqlite3_stmt *stmts[] = {st->insert_sample, st->select_sample, st->update_sample,
-                             st->find_series,   st->insert_series, st->add_count,
-                             st->save_host};
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-        sqlite3_finalize(stmts[i]);
-    for (size_t i = 0; i < st->n_slots; i++)
-        free(st->slots[i].key);
-    free(st->slots);
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
+    if (st->is_writer && st->shared != NULL) {
+        series_registry_deinit(&st->shared->reg);
+        free(st->shared);
+    }
+    wal_buf_free(&st->wal);
+    free(st->touched.items);
+    free(st->flushed.items);
+    free(st->created.items);
+    free(st->unsaved.items);
+    free(st->scratch.items);
+    chunk_encoder_free(st->enc);
     free(st->path);
     free(st);
 }
 
-static int exec(struct store *st, const char *sql)
-{
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return fail(st, sql);
-    return 0;
-}
-
 int store_begin(struct store *st)
 {
-    return exec(st, "BEGIN");
+    int rc = store_exec(st, "BEGIN");
+    if (rc == 0) {
+        st->in_txn = true;
+        st->txn_added = 0;
+    }
+    return rc;
+}
+
+/* Series created in a rolled-back transaction are written again in the next one. */
+static int save_unsaved(struct store *st)
+{
+    for (size_t i = 0; i < st->unsaved.n; i++) {
+        struct series *s = st->unsaved.items[i];
+        char key[1024];
+        snprintf(key, sizeof key, "%s", s->key);
+        const char *parts[4] = {key, "", "", ""};
+        char *p = key;
+        for (int k = 1; k < 4 && (p = strchr(p, SERIES_KEY_SEP)) != NULL; k++) {
+            *p++ = '\0';
+            parts[k] = p;
+        }
+        sqlite3_stmt *q = st->stmt[STMT_INSERT_SERIES];
+        sqlite3_bind_int64(q, 1, s->id);
+        for (int k = 0; k < 4; k++)
+            sqlite3_bind_text(q, 2 + k, parts[k], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(q, 6, s->kind);
+        int step = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (step != SQLITE_DONE && step != SQLITE_CONSTRAINT)
+            return store_fail(st, "insert series");
+        if (store_list_push(&st->created, s) != 0)
+            return -ENOMEM;
+    }
+    st->unsaved.n = 0;
+    return 0;
 }
 
 int store_commit(struct store *st)
 {
-    return exec(st, "COMMIT");
+    int rc = 0;
+    if (st->is_writer) {
+        struct series_registry *reg = &st->shared->reg;
+        /* Heads that are full are folded in this same transaction. */
+        size_t n = 0;
+        for (size_t i = 0; i < st->touched.n; i++) {
+            struct series *s = st->touched.items[i];
+            s->touched = false;
+            if (s->n >= st->opts.head_max_samples)
+                st->touched.items[n++] = s;
+        }
+        st->touched.n = 0;
+        rc = save_unsaved(st);
+        if (rc == 0)
+            rc = store_fold_heads(st, st->touched.items, n);
+        if (rc == 0 && st->txn_added != 0) {
+            sqlite3_stmt *q = st->stmt[STMT_ADD_COUNT];
+            sqlite3_bind_int64(q, 1, st->txn_added);
+            int step = sqlite3_step(q);
+            sqlite3_reset(q);
+            if (step != SQLITE_DONE)
+                rc = store_fail(st, "count samples");
+        }
+        if (rc != 0)
+            return rc;
+        if ((rc = store_exec(st, "COMMIT")) != 0)
+            return rc;
+        st->in_txn = false;
+        st->created.n = 0;
+        /* Readers now see the folded chunks: the heads may go. */
+        pthread_rwlock_wrlock(&reg->lock);
+        for (size_t i = 0; i < st->flushed.n; i++)
+            series_head_clear(reg, st->flushed.items[i]);
+        pthread_rwlock_unlock(&reg->lock);
+        st->flushed.n = 0;
+        return 0;
+    }
+    return store_exec(st, "COMMIT");
 }
 
 int store_rollback(struct store *st)
 {
-    return exec(st, "ROLLBACK");
-}
-
-/* Series-id cache: FNV-1a over the key, linear probing, grown at 70 % load. */
-static uint64_t key_hash(const char *key)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *key != '\0'; key++)
-        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
-    return h;
-}
-
-static bool cache_get(const struct store *st, const char *key, int64_t *id)
-{
-    if (st->n_slots == 0)
-        return false;
-    for (size_t i = key_hash(key) & (st->n_slots - 1);; i = (i + 1) & (st->n_slots - 1)) {
-        if (st->slots[i].key == NULL)
-            return false;
-        if (strcmp(st->slots[i].key, key) == 0) {
-            *id = st->slots[i].id;
-            return true;
-        }
-    }
-}
-
-static void cache_insert(struct series_slot *slots, size_t n_slots, char *key, int64_t id)
-{
-    size_t i = key_hash(key) & (n_slots - 1);
-    while (slots[i].key != NULL)
-        i = (i + 1) & (n_slots - 1);
-    slots[i].key = key;
-    slots[i].id = id;
-}
-
-static int cache_put(struct store *st, const char *key, int64_t id)
-{
-    if ((st->n_used + 1) * 10 > st->n_slots * 7) {
-        size_t n = st->n_slots ? st->n_slots * 2 : 1024;
-        struct series_slot *slots = calloc(n, sizeof *slots);
-        if (slots == NULL)
-            return -ENOMEM;
-        for (size_t i = 0; i < st->n_slots; i++)
-            if (st->slots[i].key != NULL)
-                cache_insert(slots, n, st->slots[i].key, st->slots[i].id);
-        free(st->slots);
-        st->slots = slots;
-        st->n_slots = n;
-    }
-    char *copy = strdup(key);
-    if (copy == NULL)
-        return -ENOMEM;
-    cache_insert(st->slots, st->n_slots, copy, id);
-    st->n_used++;
-    return 0;
-}
-
-static int series_id(struct store *st, const char *host, const struct store_sample *s,
-                     int64_t *id)
-{
-    char key[1024];
-    int n = snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s", host, s->metric, s->unit, s->labels);
-    if (n < 0 || (size_t)n >= sizeof key) {
-        snprintf(st->errmsg, sizeof st->errmsg, "series key too long");
-        return -EINVAL;
-    }
-    if (cache_get(st, key, id))
-        return 0;
-    const char *parts[] = {host, s->metric, s->unit, s->labels};
-    sqlite3_stmt *q = st->find_series;
-    for (int i = 0; i < 4; i++)
-        sqlite3_bind_text(q, i + 1, parts[i], -1, SQLITE_STATIC);
-    int step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        *id = sqlite3_column_int64(q, 0);
-    } else {
-        sqlite3_reset(q);
-        sqlite3_stmt *ins = st->insert_series;
-        for (int i = 0; i < 4; i++)
-            sqlite3_bind_text(ins, i + 1, parts[i], -1, SQLITE_STATIC);
-        step = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        if (step != SQLITE_DONE)
-            return fail(st, "insert series");
-        *id = sqlite3_last_insert_rowid(st->db);
-    }
-    sqlite3_reset(q);
-    return cache_put(st, key, *id);
-}
-
-static void bind_value(sqlite3_stmt *q, int first, const struct store_sample *s)
-{
-    sqlite3_bind_int(q, first, (int)s->kind);
-    if (s->text != NULL) {
-        sqlite3_bind_null(q, first + 1);
-        sqlite3_bind_text(q, first + 2, s->text, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_double(q, first + 1, s->value);
-        sqlite3_bind_null(q, first + 2);
-    }
-}
-
-/* The sample already exists: same value is a duplicate, another value replaces it. */
-static int resolve_existing(struct store *st, int64_t id, const struct store_sample *s,
-                            struct store_append_result *res)
-{
-    sqlite3_stmt *q = st->select_sample;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, s->ts_ms);
-    bool same = false;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(q, 2);
-        same = sqlite3_column_int(q, 0) == (int)s->kind &&
-               (s->text != NULL ? (text != NULL && strcmp((const char *)text, s->text) == 0)
-                                : (text == NULL && sqlite3_column_double(q, 1) == s->value));
-    }
-    sqlite3_reset(q);
-    if (same) {
-        res->duplicates++;
-        return 0;
-    }
-    sqlite3_stmt *u = st->update_sample;
-    bind_value(u, 1, s);
-    sqlite3_bind_int64(u, 4, id);
-    sqlite3_bind_int64(u, 5, s->ts_ms);
-    int step = sqlite3_step(u);
-    sqlite3_reset(u);
-    if (step != SQLITE_DONE)
-        return fail(st, "update sample");
-    res->conflicts++;
-    return 0;
-}
-
-int store_append(struct store *st, const char *host, const struct store_sample *samples, size_t n,
-                 struct store_append_result *res)
-{
-    uint64_t added = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t id;
-        int rc = series_id(st, host, &samples[i], &id);
-        if (rc != 0)
-            return rc;
-        sqlite3_stmt *q = st->insert_sample;
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int64(q, 2, samples[i].ts_ms);
-        bind_value(q, 3, &samples[i]);
-        int step = sqlite3_step(q);
-        sqlite3_reset(q);
-        if (step != SQLITE_DONE)
-            return fail(st, "insert sample");
-        if (sqlite3_changes(st->db) == 1) {
-            added++;
-        } else if ((rc = resolve_existing(st, id, &samples[i], res)) != 0) {
-            return rc;
-        }
-    }
-    if (added > 0) {
-        sqlite3_bind_int64(st->add_count, 1, (sqlite3_int64)added);
-        int step = sqlite3_step(st->add_count);
-        sqlite3_reset(st->add_count);
-        if (step != SQLITE_DONE)
-            return fail(st, "count samples");
-    }
-    res->added += added;
-    return 0;
+    int rc = store_exec(st, "ROLLBACK");
+    st->in_txn = false;
+    for (size_t i = 0; i < st->touched.n; i++)
+        st->touched.items[i]->touched = false;
+    for (size_t i = 0; i < st->flushed.n; i++)
+        st->flushed.items[i]->folding = false;
+    st->touched.n = 0;
+    st->flushed.n = 0; /* the heads keep their samples: folded again later */
+    for (size_t i = 0; i < st->created.n; i++)
+        if (store_list_push(&st->unsaved, st->created.items[i]) != 0)
+            break;
+    st->created.n = 0;
+    st->txn_added = 0;
+    return rc;
 }
 
 int store_host_save(struct store *st, const struct store_host *h)
 {
-    sqlite3_stmt *q = st->save_host;
+    sqlite3_stmt *q = st->stmt[STMT_SAVE_HOST];
     sqlite3_bind_text(q, 1, h->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, h->first_seen_ms);
     sqlite3_bind_int64(q, 3, h->last_seen_ms);
@@ -341,7 +461,7 @@ int store_host_save(struct store *st, const struct store_host *h)
     sqlite3_bind_text(q, 8, h->agent_version, -1, SQLITE_STATIC);
     int step = sqlite3_step(q);
     sqlite3_reset(q);
-    return step == SQLITE_DONE ? 0 : fail(st, "save host");
+    return step == SQLITE_DONE ? 0 : store_fail(st, "save host");
 }
 
 static void copy_column(char *dst, size_t size, sqlite3_stmt *q, int col)
@@ -358,7 +478,7 @@ int store_hosts_load(struct store *st, void (*fn)(void *user, const struct store
                            "SELECT id, first_seen_ms, last_seen_ms, state, state_ms, boot_id,"
                            " last_seq, agent_version FROM hosts ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
-        return fail(st, "load hosts");
+        return store_fail(st, "load hosts");
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_host h = {0};
@@ -372,7 +492,7 @@ int store_hosts_load(struct store *st, void (*fn)(void *user, const struct store
         copy_column(h.agent_version, sizeof h.agent_version, q, 7);
         fn(user, &h);
     }
-    int rc = step == SQLITE_DONE ? 0 : fail(st, "load hosts");
+    int rc = step == SQLITE_DONE ? 0 : store_fail(st, "load hosts");
     sqlite3_finalize(q);
     return rc;
 }
@@ -387,7 +507,7 @@ int store_series(struct store *st, const char *host, const char *metric,
                           : "SELECT id, metric, unit, labels FROM series WHERE host=?"
                             " ORDER BY metric, unit, labels";
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return fail(st, "series");
+        return store_fail(st, "series");
     sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
     if (metric != NULL)
         sqlite3_bind_text(q, 2, metric, -1, SQLITE_STATIC);
@@ -402,75 +522,41 @@ int store_series(struct store *st, const char *host, const char *metric,
         }
         found++;
     }
-    int rc = step == SQLITE_DONE ? 0 : fail(st, "series");
+    int rc = step == SQLITE_DONE ? 0 : store_fail(st, "series");
     sqlite3_finalize(q);
     *count = found;
     return rc;
 }
 
-int store_query(struct store *st, int64_t series_id, int64_t from_ms, int64_t to_ms,
-                size_t max_points, int (*fn)(void *user, const struct store_point *point),
-                void *user, bool *truncated)
-{
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT ts_ms, kind, value, text FROM samples WHERE series_id=? AND"
-                           " ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
-                           -1, &q, NULL) != SQLITE_OK)
-        return fail(st, "query");
-    sqlite3_bind_int64(q, 1, series_id);
-    sqlite3_bind_int64(q, 2, from_ms);
-    sqlite3_bind_int64(q, 3, to_ms);
-    size_t n = 0;
-    int step, rc = 0;
-    *truncated = false;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == max_points) {
-            *truncated = true;
-            break;
-        }
-        struct store_point p = {
-            .ts_ms = sqlite3_column_int64(q, 0),
-            .kind = (enum store_kind)sqlite3_column_int(q, 1),
-            .value = sqlite3_column_double(q, 2),
-            .text = (const char *)sqlite3_column_text(q, 3),
-        };
-        n++;
-        if ((rc = fn(user, &p)) != 0)
-            break;
-    }
-    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = fail(st, "query");
-    sqlite3_finalize(q);
-    return rc;
-}
-
 int store_stats(struct store *st, struct store_stats *out)
 {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT (SELECT count(*) FROM series),"
-                           " (SELECT value FROM meta WHERE key='samples')",
-                           -1, &q, NULL) != SQLITE_OK)
-        return fail(st, "stats");
-    int rc = 0;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        out->series = (uint64_t)sqlite3_column_int64(q, 0);
-        out->samples = (uint64_t)sqlite3_column_int64(q, 1);
-    } else {
-        rc = fail(st, "stats");
-    }
-    sqlite3_finalize(q);
+    struct store_shared *sh = st->shared;
+    memset(out, 0, sizeof *out);
+    int64_t samples = scalar(st, "SELECT value FROM meta WHERE key='samples'", -1);
+    if (samples < 0)
+        return store_fail(st, "stats");
+    out->samples = (uint64_t)samples;
+    pthread_rwlock_rdlock(&sh->reg.lock);
+    out->series = sh->reg.count;
+    out->head_samples = sh->reg.head_samples;
+    pthread_rwlock_unlock(&sh->reg.lock);
+    out->wal_rows = atomic_load(&sh->wal_rows);
+    out->l0_chunks = atomic_load(&sh->l0_chunks);
+    out->chunks = atomic_load(&sh->chunks);
+    out->rollup_rows = atomic_load(&sh->rollup_rows);
+    out->replayed = atomic_load(&sh->replayed);
+    out->compactions = atomic_load(&sh->compactions);
+    out->retention_deleted = atomic_load(&sh->retention_deleted);
     struct stat sb;
     out->file_bytes = stat(st->path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     char wal[4096];
     snprintf(wal, sizeof wal, "%s-wal", st->path);
     if (stat(wal, &sb) == 0)
         out->file_bytes += (uint64_t)sb.st_size;
-    return rc;
+    return 0;
 }
 
 int store_ping(struct store *st)
 {
-    return exec(st, "SELECT 1 FROM meta LIMIT 1");
+    return store_exec(st, "SELECT 1 FROM meta LIMIT 1");
 }

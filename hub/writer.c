@@ -27,7 +27,8 @@ struct writer {
     size_t queued;
     bool stopping;
     struct writer_stats stats;
-    struct log_ratelimit error_rl;
+    struct log_ratelimit error_rl, refused_rl;
+    int64_t janitor_due_ms; /* monotonic */
     struct acks *acks; /* owned by the writer thread */
 };
 
@@ -138,7 +139,7 @@ static void write_group(struct writer *w, struct writer_batch *group)
     uint64_t failed = 0;
     bool ok = store_begin(w->st) == 0;
     for (struct writer_batch *b = group; ok && b != NULL; b = b->next) {
-        b->stored = store_append(w->st, b->host, b->samples, b->count, &res) == 0;
+        b->stored = store_append(w->st, b->host, b->samples, b->count, clock_wall_ms(), &res) == 0;
         if (!b->stored) {
             complain(w, "append");
             failed++;
@@ -157,12 +158,23 @@ static void write_group(struct writer *w, struct writer_batch *group)
         w->stats.added += res.added;
         w->stats.duplicates += res.duplicates;
         w->stats.conflicts += res.conflicts;
+        w->stats.too_old += res.too_old;
+        w->stats.too_many_series += res.too_many_series;
         w->stats.commits++;
     } else {
         w->stats.store_errors++;
     }
     w->stats.batches_failed += failed;
     pthread_mutex_unlock(&w->lock);
+    if (ok && (res.too_old > 0 || res.too_many_series > 0)) {
+        uint64_t suppressed = 0;
+        if (log_ratelimit_allow(&w->refused_rl, clock_mono_ms(), 60000, &suppressed))
+            log_warn("refused %llu samples older than the out-of-order window (too_old) and %llu "
+                     "of new series beyond the series limits (too_many_series); %llu similar "
+                     "messages suppressed",
+                     (unsigned long long)res.too_old, (unsigned long long)res.too_many_series,
+                     (unsigned long long)suppressed);
+    }
     for (struct writer_batch *b = group; ok && b != NULL; b = b->next)
         if (b->stored)
             note_acks(w, b);
@@ -172,6 +184,34 @@ static void write_group(struct writer *w, struct writer_batch *group)
         writer_batch_free(group);
         group = next;
     }
+}
+
+/* A janitor slice when one is due (called without the lock). */
+static void run_janitor(struct writer *w)
+{
+    int64_t now = clock_mono_ms();
+    if (w->opts.janitor_interval_ms <= 0 || now < w->janitor_due_ms)
+        return;
+    bool more = false;
+    int rc = store_maintain(w->st, clock_wall_ms(), w->opts.janitor_budget_ms, &more);
+    if (rc != 0)
+        complain(w, "janitor");
+    /* With work left, come back soon, but let ingest have the store in between. */
+    w->janitor_due_ms = clock_mono_ms() + (more ? w->opts.janitor_interval_ms / 10 + 1
+                                                : w->opts.janitor_interval_ms);
+    pthread_mutex_lock(&w->lock);
+    w->stats.janitor_runs++;
+    w->stats.janitor_errors += rc != 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int64_t min_positive(int64_t a, int64_t b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
 }
 
 /* Absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
@@ -191,7 +231,11 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (w->head == NULL && !w->stopping) {
-            int64_t due = acks_next_due_ms(w->acks, clock_mono_ms());
+            int64_t now = clock_mono_ms();
+            int64_t janitor_in = w->opts.janitor_interval_ms > 0
+                                     ? (w->janitor_due_ms > now ? w->janitor_due_ms - now : 0)
+                                     : -1;
+            int64_t due = min_positive(acks_next_due_ms(w->acks, now), janitor_in);
             if (due < 0) {
                 pthread_cond_wait(&w->not_empty, &w->lock);
                 continue;
@@ -203,6 +247,7 @@ static void *writer_main(void *arg)
             if (w->head == NULL) {
                 pthread_mutex_unlock(&w->lock);
                 send_acks(w, false);
+                run_janitor(w);
                 pthread_mutex_lock(&w->lock);
             }
         }
@@ -216,6 +261,7 @@ static void *writer_main(void *arg)
         struct writer_batch *group = take_locked(w);
         pthread_mutex_unlock(&w->lock);
         write_group(w, group);
+        run_janitor(w);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);

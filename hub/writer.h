@@ -2,7 +2,10 @@
  * bounded queue (submit blocks while the queue is full: backpressure to the MQTT thread,
  * never unbounded growth); it groups what is queued into one transaction (at most
  * commit_max_samples samples or commit_interval_ms of waiting), persists changed host
- * records in the same transaction, and counts what was added, duplicated or replaced.
+ * records in the same transaction, and counts what was added, duplicated, replaced or
+ * refused (too old, too many series: logged at most once a minute). Between commits it runs
+ * the store's janitor. A pack whose samples were refused is still acknowledged: resending
+ * it would be refused again.
  * submit and stats are thread-safe; new/start/stop/free belong to one owner thread. */
 #ifndef UPDRAFT_HUB_WRITER_H
 #define UPDRAFT_HUB_WRITER_H
@@ -38,12 +41,19 @@ struct writer_options {
      * through ack_send (see acks.h), at most every ack_interval_ms per host. ack_send may be
      * NULL (no acks); it runs on the writer thread. */
     int64_t ack_interval_ms;
+    /* Every janitor_interval_ms the writer runs a janitor slice (store_maintain, at most
+     * janitor_budget_ms) between commits: old heads, sealed windows, retention, WAL trim. */
+    int64_t janitor_interval_ms;
+    int64_t janitor_budget_ms;
     void (*ack_send)(void *user, const char *host, const char *payload, size_t len);
     void *ack_user;
 };
 
 struct writer_stats {
     uint64_t added, duplicates, conflicts; /* samples */
+    uint64_t too_old;                       /* refused: beyond the out-of-order window */
+    uint64_t too_many_series;               /* refused: a new series beyond a limit */
+    uint64_t janitor_runs, janitor_errors;
     uint64_t commits, store_errors, batches_failed;
     uint64_t acks_sent;                     /* ack messages handed to ack_send */
     uint64_t queued;                        /* batches waiting now */

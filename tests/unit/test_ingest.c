@@ -35,7 +35,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/hub.db", f->dir);
     char err[256];
-    assert_int_equal(store_open(f->path, false, &f->store, err, sizeof err), 0);
+    assert_int_equal(store_open(f->path, NULL, &f->store, err, sizeof err), 0);
     assert_int_equal(hosts_new(90000, 100, &f->hosts), 0);
     struct writer_options wo = {.queue_max_batches = 64, .commit_max_samples = 10000,
                                 .commit_interval_ms = 0};
@@ -99,7 +99,7 @@ static size_t read_series(struct fixture *f, const char *host, const char *metri
 {
     struct store *reader;
     char err[256];
-    assert_int_equal(store_open(f->path, true, &reader, err, sizeof err), 0);
+    assert_int_equal(store_reader_open(f->store, &reader, err, sizeof err), 0);
     struct store_series_info info[8];
     size_t n = 0;
     assert_int_equal(store_series(reader, host, metric, info, 8, &n), 0);
@@ -296,7 +296,7 @@ static void hosts_persist_across_a_reopen(void **state)
     assert_int_equal(hosts_new(90000, 100, &again), 0);
     struct store *reader;
     char err[256];
-    assert_int_equal(store_open(f->path, false, &reader, err, sizeof err), 0);
+    assert_int_equal(store_reader_open(f->store, &reader, err, sizeof err), 0);
     assert_int_equal(store_hosts_load(reader, load_host, again), 0);
     struct host_view v;
     assert_int_equal(hosts_get(again, "h", f->mono, &v), 0);
