@@ -37,5 +37,6 @@ check "each sample exactly once, in time order, with its value" jq_true \
 check "timestamps are one second apart, strictly increasing" jq_true \
     '[.datapoints[].ts | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601] | . as $t | all(range(1; length); $t[.] - $t[. - 1] == 1)' <<<"$q"
 check "the store counts exactly $TOTAL samples" test "$(stored)" = "$TOTAL"
+check "a restarted hub replayed its write-ahead table" grep -qE 'replayed [1-9][0-9]* samples' "$WORK/hub.log"
 check "the hub stops cleanly after the crashes" stop hub TERM
 finish
