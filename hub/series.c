@@ -124,7 +124,7 @@ static int grow_slots(struct series_registry *reg)
     if ((reg->count + 1) * 10 <= reg->n_slots * 7)
         return 0;
     size_t n = reg->n_slots ? reg->n_slots * 2 : 1024;
-    struct series **slots = calloc(n, sizeof *slots);
+    struct series **slots = calloc(n, sizeof(struct series *));
     if (slots == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < reg->n_slots; i++) {
@@ -149,10 +149,10 @@ static int grow_by_id(struct series_registry *reg, int64_t id)
     size_t n = reg->n_by_id ? reg->n_by_id : 1024;
     while (n <= (uint64_t)id)
         n *= 2;
-    struct series **by_id = realloc(reg->by_id, n * sizeof *by_id);
+    struct series **by_id = realloc(reg->by_id, n * sizeof(struct series *));
     if (by_id == NULL)
         return -ENOMEM;
-    memset(by_id + reg->n_by_id, 0, (n - reg->n_by_id) * sizeof *by_id);
+    memset(by_id + reg->n_by_id, 0, (n - reg->n_by_id) * sizeof(struct series *));
     reg->by_id = by_id;
     reg->n_by_id = n;
     return 0;

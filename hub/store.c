@@ -108,12 +108,12 @@ const char *store_tier_name(enum store_tier tier)
 void store_options_default(struct store_options *o)
 {
     *o = (struct store_options){
-        .out_of_order_ms = 3600 * 1000,
+        .out_of_order_ms = 3600LL * 1000,
         .max_series = 1000000,
         .max_series_per_host = 10000,
         .retention_ms = {7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS, 400 * DAY_MS},
         .head_max_samples = 64,
-        .head_max_age_ms = 5 * 60 * 1000,
+        .head_max_age_ms = 5LL * 60 * 1000,
         .synchronous_full = false,
     };
 }
@@ -140,7 +140,7 @@ int store_list_push(struct store_list *l, struct series *s)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
-        struct series **grown = realloc(l->items, cap * sizeof *grown);
+        struct series **grown = realloc(l->items, cap * sizeof(struct series *));
         if (grown == NULL)
             return -ENOMEM;
         l->items = grown;
@@ -197,8 +197,8 @@ static int load_series(struct store *st)
                            " flushed_max_ms FROM series ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return store_fail(st, "load series");
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
         char key[1024];
         const char *parts[4];
         for (int i = 0; i < 4; i++) {

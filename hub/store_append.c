@@ -9,9 +9,13 @@
 
 #include "hub/store_internal.h"
 
+/* Bit-identical (NaN payloads and the sign of zero count). */
 static bool same_value(double a, double b)
 {
-    return memcmp(&a, &b, sizeof a) == 0;
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y;
 }
 
 /* Finds the newest written version of (s, ts): level-0 chunks (the newest row wins), then
@@ -130,7 +134,7 @@ static int apply_text(struct store *st, struct series *s, const struct store_sam
     sqlite3_bind_int64(q, 1, s->id);
     sqlite3_bind_int64(q, 2, smp->ts_ms);
     bool same = false, exists = false;
-    if ((step = sqlite3_step(q)) == SQLITE_ROW) {
+    if (sqlite3_step(q) == SQLITE_ROW) {
         const unsigned char *text = sqlite3_column_text(q, 1);
         exists = true;
         same = sqlite3_column_int(q, 0) == (int)smp->kind && text != NULL &&

@@ -11,7 +11,7 @@
 #include "hub/store_internal.h"
 
 #define REPLAY_ROWS_PER_TXN 2000
-#define RETENTION_EVERY_MS (3600 * 1000)
+#define RETENTION_EVERY_MS (3600LL * 1000)
 
 static const enum store_stmt put_rollup[ROLLUP_TIER_COUNT] = {
     STMT_PUT_ROLLUP_1M, STMT_PUT_ROLLUP_5M, STMT_PUT_ROLLUP_1H};
@@ -58,9 +58,8 @@ int store_replay(struct store *st, int64_t now_ms)
             break;
         sqlite3_bind_int64(q, 1, after);
         sqlite3_bind_int(q, 2, REPLAY_ROWS_PER_TXN);
-        int step;
         pthread_rwlock_wrlock(&st->shared->reg.lock);
-        while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
             c.row_id = sqlite3_column_int64(q, 0);
             after = c.row_id;
             rows++;
