@@ -108,6 +108,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 # the pure modules they exercise: FUZZ_EXTRA_<target> = hub/chunk.c ...
 FUZZ_COMMON := $(filter-out common/mqtt_client.c,$(COMMON_SRCS))
 FUZZ_EXTRA_fuzz_chunk := hub/chunk.c hub/chunk_bits.c
+FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)
