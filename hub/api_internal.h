@@ -1,6 +1,6 @@
 /* Shared between the API's files (api.c: routing, health, hosts, stats; api_params.c: the
- * parameters the data endpoints share; api_metrics.c: metric queries, names, host detail).
- * Same thread rules as api.h. */
+ * parameters the data endpoints share; api_metrics.c: metric queries, names, host detail;
+ * api_export.c: CSV export and its signed download links). Same thread rules as api.h. */
 #ifndef UPDRAFT_HUB_API_INTERNAL_H
 #define UPDRAFT_HUB_API_INTERNAL_H
 
@@ -66,5 +66,12 @@ void api_metrics_query(struct api *api, const struct http_request *req, struct h
 void api_metric_names(struct api *api, const struct http_request *req, struct http_response *resp);
 void api_host_detail(struct api *api, const struct http_request *req, struct http_response *resp,
                      const char *host_id);
+
+/* GET /api/v1/export (streamed CSV), POST /api/v1/reports/export (a signed download link),
+ * GET /api/v1/export/download?token= (the CSV the link names). */
+void api_export(struct api *api, const struct http_request *req, struct http_response *resp);
+void api_export_link(struct api *api, const struct http_request *req, struct http_response *resp);
+void api_export_download(struct api *api, const struct http_request *req,
+                         struct http_response *resp);
 
 #endif
