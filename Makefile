@@ -110,6 +110,7 @@ FUZZ_COMMON := $(filter-out common/mqtt_client.c,$(COMMON_SRCS))
 FUZZ_EXTRA_fuzz_chunk := hub/chunk.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_wal := hub/wal.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_rollup := hub/rollup.c hub/chunk.c hub/chunk_bits.c hub/query.c
+FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)

@@ -27,7 +27,8 @@ int64_t clock_mono_ms(void)
     return clock_read_ms(CLOCK_MONOTONIC);
 }
 
-char *clock_format_rfc3339(int64_t wall_ms, char *out, size_t out_size)
+/* Date and time to the second, and the milliseconds (0..999), of wall_ms. */
+static void split_utc(int64_t wall_ms, char date[24], int64_t *ms_out)
 {
     int64_t secs = wall_ms / 1000;
     int64_t ms = wall_ms % 1000;
@@ -38,12 +39,28 @@ char *clock_format_rfc3339(int64_t wall_ms, char *out, size_t out_size)
     time_t t = (time_t)secs;
     struct tm tm;
     gmtime_r(&t, &tm);
+    strftime(date, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+    *ms_out = ms;
+}
+
+char *clock_format_rfc3339(int64_t wall_ms, char *out, size_t out_size)
+{
     char date[24];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    int64_t ms;
+    split_utc(wall_ms, date, &ms);
     if (ms != 0)
         snprintf(out, out_size, "%s.%03" PRId64 "Z", date, ms);
     else
         snprintf(out, out_size, "%sZ", date);
+    return out;
+}
+
+char *clock_format_rfc3339_ms(int64_t wall_ms, char *out, size_t out_size)
+{
+    char date[24];
+    int64_t ms;
+    split_utc(wall_ms, date, &ms);
+    snprintf(out, out_size, "%s.%03" PRId64 "Z", date, ms);
     return out;
 }
 

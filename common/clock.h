@@ -12,6 +12,9 @@ int64_t clock_mono_ms(void);
 /* Formats a wall-clock time as RFC 3339 UTC ("2026-11-22T04:32:48Z", or with ".123" when
  * the milliseconds are not zero). Returns out. out_size >= 32. */
 char *clock_format_rfc3339(int64_t wall_ms, char *out, size_t out_size);
+/* The same with the milliseconds always written ("2026-11-22T04:32:48.000Z"): fixed width,
+ * for columns. Returns out. out_size >= 32. */
+char *clock_format_rfc3339_ms(int64_t wall_ms, char *out, size_t out_size);
 
 /* Parses a duration with a unit: "500ms", "5s", "15m", "1h", "7d" (a bare number is
  * seconds). Returns 0 or -EINVAL. */

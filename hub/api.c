@@ -185,26 +185,32 @@ static void handle_index(struct api *api, const struct http_request *req,
 {
     (void)req;
     api_respond_json(resp, 200,
-                 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s]}", "name", "updraft-hub", "version",
-                           api->version, "endpoints", "/health", "/ready", "/api/v1/ping",
-                           "/api/v1/hosts", "/api/v1/hosts/{id}", "/api/v1/metrics/query",
-                           "/api/v1/metrics/names", "/api/v1/query/stats"));
+                 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s,s,s,s]}", "name", "updraft-hub",
+                           "version", api->version, "endpoints", "/health", "/ready",
+                           "/api/v1/ping", "/api/v1/hosts", "/api/v1/hosts/{id}",
+                           "/api/v1/metrics/query", "/api/v1/metrics/names",
+                           "/api/v1/query/stats", "/api/v1/export", "/api/v1/reports/export",
+                           "/api/v1/export/download"));
 }
 
 struct route {
     const char *path;
     void (*fn)(struct api *, const struct http_request *, struct http_response *);
+    bool post; /* POST only; else GET and HEAD */
 };
 
 static const struct route routes[] = {
-    {"/", handle_index},
-    {"/health", handle_health},
-    {"/ready", handle_ready},
-    {"/api/v1/ping", handle_ping},
-    {"/api/v1/hosts", handle_hosts},
-    {"/api/v1/metrics/query", api_metrics_query},
-    {"/api/v1/metrics/names", api_metric_names},
-    {"/api/v1/query/stats", handle_stats},
+    {"/", handle_index, false},
+    {"/health", handle_health, false},
+    {"/ready", handle_ready, false},
+    {"/api/v1/ping", handle_ping, false},
+    {"/api/v1/hosts", handle_hosts, false},
+    {"/api/v1/metrics/query", api_metrics_query, false},
+    {"/api/v1/metrics/names", api_metric_names, false},
+    {"/api/v1/query/stats", handle_stats, false},
+    {"/api/v1/export", api_export, false},
+    {"/api/v1/export/download", api_export_download, false},
+    {"/api/v1/reports/export", api_export_link, true},
 };
 
 void api_handle(void *user, const struct http_request *req, struct http_response *resp)
@@ -225,11 +231,12 @@ void api_handle(void *user, const struct http_request *req, struct http_response
         }
         return;
     }
+    bool post = strcmp(req->method, "POST") == 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(req->path, routes[i].path) != 0)
             continue;
-        if (!get) {
-            resp->allow = "GET, HEAD";
+        if (routes[i].post ? !post : !get) {
+            resp->allow = routes[i].post ? "POST" : "GET, HEAD";
             api_respond_error(resp, 405, "METHOD_NOT_ALLOWED", "%.16s is not allowed on %.100s",
                           req->method, req->path);
             return;

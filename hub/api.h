@@ -1,10 +1,12 @@
 /* The REST API: routes requests to handlers that read the host registry, the ingest and
- * writer counters and a read-only store handle, and answer JSON. Errors are
- * {"error":{"code":...,"message":...}} with the matching status. Runs on the HTTP server's
- * one thread (the store handle is used by that thread only). */
+ * writer counters and a read-only store handle, and answer JSON (or stream CSV exports).
+ * Errors are {"error":{"code":...,"message":...}} with the matching status. Runs on the HTTP
+ * server's one thread, and so do the CSV streams its handlers return (the store handle is
+ * used by that thread only). */
 #ifndef UPDRAFT_HUB_API_H
 #define UPDRAFT_HUB_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hub/http.h"
@@ -24,6 +26,9 @@ struct api {
     int64_t started_mono_ms;
     int64_t max_range_ms;           /* longest range a query may ask */
     const char *version;
+    const uint8_t *export_key;      /* signs export links (borrowed; export_key_len >= 1) */
+    size_t export_key_len;
+    int64_t export_url_ttl_ms;      /* how long an export link stays valid */
 };
 
 /* http_handler_fn: user is a struct api. */

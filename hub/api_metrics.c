@@ -1,5 +1,5 @@
-/* Metric endpoints of the API (see api_internal.h): time windows (range, or from/to), raw
- * points or step-aligned aggregates, metric names, and one host with its main series. */
+/* Metric endpoints of the API (see api_internal.h): raw points or step-aligned aggregates of
+ * one series, metric names, and one host with its main series. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,101 +12,11 @@
 #include "hub/store.h"
 
 #define API_MAX_POINTS 100000
-#define API_MAX_SERIES 256
 
 /* The series a host shows on its detail page, when it has them (without labels). */
 static const char *const main_metrics[] = {"cpu.utilization", "mem.used_pct", "cpu.load1",
                                            "disk.used_pct",   "net.rx_mbps",  "net.tx_mbps",
                                            "gpu.utilization"};
-
-struct window {
-    int64_t from_ms, to_ms;
-    const char *range_text; /* NULL when from/to were given */
-};
-
-/* range=15m|1h|... or from=&to= (RFC 3339 or unix seconds). 0, or -EINVAL with a 400 sent. */
-static int parse_window(struct api *api, const struct http_request *req,
-                        struct http_response *resp, struct window *w)
-{
-    const char *from = req->param(req, "from"), *to = req->param(req, "to");
-    const char *range = req->param(req, "range");
-    int64_t now = clock_wall_ms(), range_ms;
-    if (from == NULL && to == NULL) {
-        w->range_text = range != NULL ? range : "1h";
-        if (clock_parse_duration_ms(w->range_text, &range_ms) != 0 || range_ms < 1000 ||
-            range_ms > api->max_range_ms) {
-            api_respond_error(resp, 400, "BAD_REQUEST",
-                              "parameter range: \"%.40s\" is not a duration between 1s and %lldd "
-                              "(e.g. 15m, 1h, 6h, 24h, 7d, 30d)",
-                              w->range_text, (long long)(api->max_range_ms / 86400000));
-            return -EINVAL;
-        }
-        w->from_ms = now - range_ms;
-        w->to_ms = now;
-        return 0;
-    }
-    w->range_text = NULL;
-    w->to_ms = now;
-    const char *bad = NULL;
-    if (range != NULL)
-        bad = "range (give either range or from/to)";
-    else if (from == NULL || clock_parse_time_ms(from, &w->from_ms) != 0)
-        bad = "from (RFC 3339 like 2026-11-22T04:00:00Z, or unix seconds)";
-    else if (to != NULL && clock_parse_time_ms(to, &w->to_ms) != 0)
-        bad = "to (RFC 3339 like 2026-11-22T05:00:00Z, or unix seconds)";
-    else if (w->from_ms >= w->to_ms)
-        bad = "from (must be before to)";
-    else if (w->to_ms - w->from_ms > api->max_range_ms)
-        bad = "from (the window is longer than [api] max_range)";
-    if (bad != NULL) {
-        api_respond_error(resp, 400, "BAD_REQUEST", "parameter %s", bad);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-/* labels: "k=v,k2=v2" or a JSON object {"k":"v"}; canonical form as ingest writes it. */
-static int labels_param(const char *text, char *out, size_t out_size)
-{
-    out[0] = '\0';
-    if (text == NULL || *text == '\0')
-        return 0;
-    if (text[0] != '{') {
-        snprintf(out, out_size, "%s", text);
-        return strlen(text) < out_size ? 0 : -EINVAL;
-    }
-    json_t *obj = json_loads(text, 0, NULL);
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        return -EINVAL;
-    }
-    const char *keys[16] = {0};
-    size_t n = 0;
-    const char *key;
-    json_t *val;
-    int rc = 0;
-    json_object_foreach(obj, key, val) {
-        if (n == 16 || !json_is_string(val)) {
-            rc = -EINVAL;
-            break;
-        }
-        size_t j = n++;
-        for (; j > 0 && strcmp(keys[j - 1], key) > 0; j--)
-            keys[j] = keys[j - 1];
-        keys[j] = key;
-    }
-    size_t used = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        int wr = snprintf(out + used, out_size - used, "%s%s=%s", i ? "," : "", keys[i],
-                          json_string_value(json_object_get(obj, keys[i])));
-        if (wr < 0 || (size_t)wr >= out_size - used)
-            rc = -EINVAL;
-        else
-            used += (size_t)wr;
-    }
-    json_decref(obj);
-    return rc;
-}
 
 static json_t *point_value(const struct store_point *p)
 {
@@ -141,36 +51,9 @@ static int collect_bucket(void *user, int64_t bucket_ms, double value)
                                                                                     : -ENOMEM;
 }
 
-static bool host_exists(struct api *api, const char *host)
-{
-    struct host_view v;
-    return hosts_get(api->hosts, host, clock_mono_ms(), &v) == 0;
-}
-
-/* Finds the series (host, metric, labels); prefers the one without a unit. 0, -ENOENT, -EIO. */
-static int find_series(struct api *api, const char *host, const char *metric, const char *labels,
-                       struct store_series_info *out)
-{
-    struct store_series_info *series = calloc(API_MAX_SERIES, sizeof *series);
-    size_t n = 0;
-    if (series == NULL || store_series(api->reader, host, metric, series, API_MAX_SERIES, &n) != 0) {
-        free(series);
-        return -EIO;
-    }
-    int rc = -ENOENT;
-    for (size_t i = 0; i < n && i < API_MAX_SERIES; i++) {
-        if (strcmp(series[i].labels, labels) == 0 && (rc != 0 || series[i].unit[0] == '\0')) {
-            *out = series[i];
-            rc = 0;
-        }
-    }
-    free(series);
-    return rc;
-}
-
 /* step= and agg=: 0 (with *step_ms 0 for raw points), or -EINVAL with a 400 sent. */
 static int parse_step(const struct http_request *req, struct http_response *resp,
-                      const struct window *w, int64_t *step_ms, enum query_agg_kind *agg)
+                      const struct api_window *w, int64_t *step_ms, enum query_agg_kind *agg)
 {
     const char *step = req->param(req, "step"), *agg_text = req->param(req, "agg");
     *step_ms = 0;
@@ -205,40 +88,35 @@ static int parse_step(const struct http_request *req, struct http_response *resp
 void api_metrics_query(struct api *api, const struct http_request *req, struct http_response *resp)
 {
     const char *host = req->param(req, "host_id"), *metric = req->param(req, "metric");
-    struct window w;
+    struct api_window w;
     int64_t step_ms;
     enum query_agg_kind agg;
-    char labels[513];
+    char labels[API_LABELS_MAX];
     if (host == NULL || *host == '\0' || metric == NULL || *metric == '\0') {
         api_respond_error(resp, 400, "BAD_REQUEST", "parameter %s is required",
                           host == NULL || *host == '\0' ? "host_id" : "metric");
         return;
     }
-    if (parse_window(api, req, resp, &w) != 0 || parse_step(req, resp, &w, &step_ms, &agg) != 0)
+    if (api_window_parse(api, req->param(req, "range"), req->param(req, "from"),
+                         req->param(req, "to"), clock_wall_ms(), resp, &w) != 0 ||
+        parse_step(req, resp, &w, &step_ms, &agg) != 0)
         return;
-    if (labels_param(req->param(req, "labels"), labels, sizeof labels) != 0) {
+    if (api_labels_parse(req->param(req, "labels"), labels, sizeof labels) != 0) {
         api_respond_error(resp, 400, "BAD_REQUEST",
                           "parameter labels: expected k=v,k2=v2 or a JSON object of strings");
         return;
     }
-    if (!host_exists(api, host)) {
-        api_respond_error(resp, 404, "NOT_FOUND", "unknown host \"%.64s\"", host);
-        return;
-    }
     struct store_series_info series;
-    int rc = find_series(api, host, metric, labels, &series);
-    if (rc == -ENOENT) {
-        api_respond_error(resp, 404, "NOT_FOUND", "host \"%.64s\" has no metric \"%.100s\"%s%.100s",
-                          host, metric, labels[0] ? " with labels " : "", labels);
+    int rc = api_series_select(api, host, metric, labels, resp, &series);
+    if (rc != 0)
         return;
-    }
     json_t *points = json_array();
     bool truncated = false;
     enum store_tier tier = STORE_TIER_RAW;
-    if (rc == 0 && step_ms == 0) {
+    if (step_ms == 0) {
         rc = store_query(api->reader, series.id, w.from_ms, w.to_ms, API_MAX_POINTS,
                          collect_point, points, &truncated);
-    } else if (rc == 0) {
+    } else {
         rc = store_aggregate(api->reader, series.id, w.from_ms, w.to_ms, step_ms, agg,
                              collect_bucket, points, &tier);
     }
@@ -267,7 +145,7 @@ void api_metric_names(struct api *api, const struct http_request *req, struct ht
         api_respond_error(resp, 400, "BAD_REQUEST", "parameter host_id is required");
         return;
     }
-    if (!host_exists(api, host)) {
+    if (!api_host_exists(api, host)) {
         api_respond_error(resp, 404, "NOT_FOUND", "unknown host \"%.64s\"", host);
         return;
     }
@@ -295,17 +173,18 @@ void api_host_detail(struct api *api, const struct http_request *req, struct htt
                      const char *host_id)
 {
     struct host_view view;
-    struct window w;
+    struct api_window w;
     if (hosts_get(api->hosts, host_id, clock_mono_ms(), &view) != 0) {
         api_respond_error(resp, 404, "NOT_FOUND", "unknown host \"%.64s\"", host_id);
         return;
     }
-    if (parse_window(api, req, resp, &w) != 0)
+    if (api_window_parse(api, req->param(req, "range"), req->param(req, "from"),
+                         req->param(req, "to"), clock_wall_ms(), resp, &w) != 0)
         return;
     json_t *metrics = json_object();
     for (size_t i = 0; i < sizeof main_metrics / sizeof main_metrics[0]; i++) {
         struct store_series_info series;
-        if (find_series(api, host_id, main_metrics[i], "", &series) != 0)
+        if (api_series_find(api, host_id, main_metrics[i], "", &series) != 0)
             continue;
         json_t *points = json_array();
         bool truncated = false;

@@ -1,11 +1,14 @@
-/* libmicrohttpd adapter (see http.h). One internal polling thread; requests are answered on
- * the handler's second call (after the body), which keeps connections alive. */
+/* libmicrohttpd adapter (see http.h). One internal polling thread (no thread per connection,
+ * no pool): requests are answered on the handler's second call (after the body), which keeps
+ * connections alive, and streamed bodies are read by the same thread. */
 #include "hub/http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +20,9 @@
 #define LOG_MODULE "http"
 #include "common/log.h"
 
+/* Bytes asked of a stream at most per call (MHD may ask for less). */
+#define HTTP_STREAM_BLOCK_BYTES ((size_t)32 * 1024)
+
 struct http_server {
     struct MHD_Daemon *daemon;
     int fd;
@@ -24,6 +30,14 @@ struct http_server {
     size_t max_body;
     http_handler_fn handler;
     void *user;
+    bool thread_known; /* the serving thread, recorded by its first request */
+    pthread_t thread;
+};
+
+/* A streamed body in flight. */
+struct stream_state {
+    struct http_server *srv;
+    struct http_stream stream;
 };
 
 /* Per-request state: the body collected so far. */
@@ -38,24 +52,103 @@ static const char *lookup_param(const struct http_request *req, const char *name
     return MHD_lookup_connection_value(req->impl, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static enum MHD_Result queue(struct MHD_Connection *conn, struct http_response *resp)
+/* Handlers and stream reads share state without locks because libmicrohttpd runs them all on
+ * its one internal thread (MHD_USE_INTERNAL_POLLING_THREAD without THREAD_PER_CONNECTION or
+ * a thread pool). A change of those flags must fail loudly here, not corrupt the store handle. */
+static void assert_server_thread(struct http_server *srv)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body_len, resp->body,
-                                                             MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(resp->body);
-        return MHD_NO;
+    if (!srv->thread_known) {
+        srv->thread = pthread_self();
+        srv->thread_known = true;
     }
+    assert(pthread_equal(srv->thread, pthread_self()));
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_state *ss = cls;
+    assert_server_thread(ss->srv);
+    ssize_t n = ss->stream.read(ss->stream.ctx, buf, max);
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n < 0) {
+        log_warn("streamed response cut short: %s", strerror((int)-n));
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    return n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_state *ss = cls;
+    if (ss->stream.close != NULL)
+        ss->stream.close(ss->stream.ctx);
+    free(ss);
+}
+
+static struct MHD_Response *stream_response(struct http_server *srv, struct http_response *resp)
+{
+    struct stream_state *ss = malloc(sizeof *ss);
+    struct MHD_Response *r = NULL;
+    if (ss != NULL) {
+        ss->srv = srv;
+        ss->stream = resp->stream;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK_BYTES,
+                                              stream_read, ss, stream_free);
+    }
+    if (r == NULL) {
+        free(ss);
+        if (resp->stream.close != NULL)
+            resp->stream.close(resp->stream.ctx);
+    }
+    return r;
+}
+
+/* Content-Disposition for a download, the file name kept to safe characters. */
+static void add_attachment(struct MHD_Response *r, const char *name)
+{
+    char value[HTTP_ATTACHMENT_MAX + 40];
+    size_t n = (size_t)snprintf(value, sizeof value, "attachment; filename=\"");
+    for (const char *c = name; *c && n + 3 < sizeof value; c++) {
+        bool safe = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+        value[n++] = *c;
+        if (!safe)
+            value[n - 1] = '_';
+    }
+    value[n++] = '"';
+    value[n] = '\0';
+    MHD_add_response_header(r, "Content-Disposition", value);
+}
+
+static enum MHD_Result queue(struct http_server *srv, struct MHD_Connection *conn,
+                             struct http_response *resp)
+{
+    struct MHD_Response *r;
+    if (resp->stream.read != NULL) {
+        free(resp->body);
+        r = stream_response(srv, resp);
+    } else {
+        r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (r == NULL)
+            free(resp->body);
+    }
+    if (r == NULL)
+        return MHD_NO;
     MHD_add_response_header(r, "Content-Type", resp->content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (resp->allow != NULL)
         MHD_add_response_header(r, "Allow", resp->allow);
+    if (resp->attachment[0] != '\0')
+        add_attachment(r, resp->attachment);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result too_large(struct MHD_Connection *conn, size_t limit)
+static enum MHD_Result too_large(struct http_server *srv, struct MHD_Connection *conn,
+                                 size_t limit)
 {
     struct http_response resp = {.status = 413, .content_type = "application/json"};
     char buf[160];
@@ -65,7 +158,7 @@ static enum MHD_Result too_large(struct MHD_Connection *conn, size_t limit)
                      limit);
     resp.body = strndup(buf, (size_t)n);
     resp.body_len = resp.body ? (size_t)n : 0;
-    return queue(conn, &resp);
+    return queue(srv, conn, &resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -75,6 +168,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct http_server *srv = cls;
     struct request_state *rs = *con_cls;
+    assert_server_thread(srv);
     if (rs == NULL) {
         rs = calloc(1, sizeof *rs);
         if (rs == NULL)
@@ -101,12 +195,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (rs->too_large)
-        return too_large(conn, srv->max_body);
+        return too_large(srv, conn, srv->max_body);
     struct http_request req = {.method = method, .path = url, .param = lookup_param,
                                .impl = conn, .body = rs->body, .body_len = rs->len};
     struct http_response resp = {.status = 500, .content_type = "application/json"};
     srv->handler(srv->user, &req, &resp);
-    return queue(conn, &resp);
+    return queue(srv, conn, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

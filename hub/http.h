@@ -2,12 +2,14 @@
  * socket (bound here, so a busy port gives a clear error), keeps connections alive, enforces
  * a request-body limit (413) and a connection timeout, and hands each complete request to one
  * handler function on its single internal thread (so the handler's state needs no lock
- * against other requests). */
+ * against other requests). Streamed bodies are read on that same thread, so a stream may use
+ * what the handler may use (the API's store handle); http.c asserts it. */
 #ifndef UPDRAFT_HUB_HTTP_H
 #define UPDRAFT_HUB_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct http_request {
     const char *method; /* "GET", "POST", ... */
@@ -19,12 +21,29 @@ struct http_request {
     size_t body_len;
 };
 
+/* A body produced while it is sent (chunked; the length is not known up front). The server
+ * calls read(ctx, buf, max) on its thread each time the client can take more: it returns the
+ * bytes it wrote to buf (1..max), 0 at the end, or a negative errno to cut the connection
+ * (the status line has gone out already). close(ctx) is called once, whatever happened
+ * (also for HEAD, a client that went away, or a server stopping), maybe on another thread. */
+struct http_stream {
+    void *ctx;
+    ssize_t (*read)(void *ctx, char *buf, size_t max);
+    void (*close)(void *ctx);
+};
+
+#define HTTP_ATTACHMENT_MAX 256
+
 struct http_response {
     int status;               /* 200, 404, ... */
     const char *content_type; /* static string */
     char *body;               /* malloc'd, taken by the server */
     size_t body_len;
     const char *allow;        /* "GET" for a 405, else NULL */
+    struct http_stream stream; /* read != NULL: streamed instead of body (taken by the server) */
+    /* Non-empty: sent as Content-Disposition: attachment; filename="..." (characters other
+     * than A-Z a-z 0-9 . _ - become '_'). */
+    char attachment[HTTP_ATTACHMENT_MAX];
 };
 
 typedef void (*http_handler_fn)(void *user, const struct http_request *req,

@@ -74,6 +74,11 @@ const struct config_option hub_config_options[] = {
         "a host with no message for this long is offline (3 heartbeats)"),
     OPT("api", "max_range", CONFIG_TYPE_DURATION, api_max_range_ms, S(1), DAYS(400), "400d",
         "longest range a query may ask"),
+    OPT("api", "export_url_ttl", CONFIG_TYPE_DURATION, api_export_url_ttl_ms, S(1), DAYS(30),
+        "1h", "how long a link from POST /api/v1/reports/export stays valid"),
+    OPT("api", "export_secret_file", CONFIG_TYPE_STRING, api_export_secret_file, 0, 4096, "",
+        "file whose bytes (16 or more) sign export links; empty: a random key per start, so "
+        "links die with a restart"),
     {"log", "level", CONFIG_TYPE_ENUM, offsetof(struct hub_config, log_level), 0, 0, "info",
      "error|warn|info|debug", false, "log level"},
     {"log", "format", CONFIG_TYPE_ENUM, offsetof(struct hub_config, log_format), 0, 0, "text",

@@ -1,10 +1,12 @@
 /* updraft-hub start-up and shutdown: wires store, hosts, writer, ingest, MQTT and HTTP, then
  * waits for SIGINT/SIGTERM and stops them in order (no new messages, commit, close). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -23,6 +25,11 @@
 #include "common/log.h"
 
 extern char **environ;
+
+/* The export link key: 16..4096 bytes from [api] export_secret_file, or 32 random ones. */
+#define EXPORT_KEY_MIN 16
+#define EXPORT_KEY_MAX 4096
+#define EXPORT_KEY_RANDOM 32
 
 static void on_mqtt_message(void *user, const char *topic, const void *payload, size_t len,
                             bool retained)
@@ -49,7 +56,65 @@ struct hub {
     struct mqtt_client *mqtt;
     struct http_server *http;
     struct api api;
+    uint8_t export_key[EXPORT_KEY_MAX + 1]; /* one more: to notice a longer file */
+    size_t export_key_len;
 };
+
+/* Reads up to size bytes (fewer at end of file). Returns the count or -errno. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t size)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* The key that signs export links: the bytes of [api] export_secret_file (one trailing
+ * newline dropped, so `openssl rand -hex 32 > file` works too), or, when that is empty, 32
+ * bytes from /dev/urandom: links then end with this process. Never logged. */
+static int hub_load_export_key(struct hub *h)
+{
+    const char *path = h->cfg.api_export_secret_file;
+    bool random = path[0] == '\0';
+    const char *source = random ? "/dev/urandom" : path;
+    int fd = open(source, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        log_error("[api] export_secret_file: cannot open %s: %s", source, strerror(e));
+        return -e;
+    }
+    struct stat sb;
+    if (!random && fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
+        log_warn("[api] export_secret_file %s can be read by other users (mode %03o): chmod "
+                 "600 it", path, (unsigned)(sb.st_mode & 0777));
+    ssize_t n = read_full(fd, h->export_key, random ? EXPORT_KEY_RANDOM : sizeof h->export_key);
+    close(fd);
+    if (n < 0) {
+        log_error("[api] export_secret_file: cannot read %s: %s", source, strerror((int)-n));
+        return (int)n;
+    }
+    size_t len = (size_t)n;
+    if (!random && len > 0 && h->export_key[len - 1] == '\n')
+        len -= len > 1 && h->export_key[len - 2] == '\r' ? 2 : 1;
+    if (len < (random ? EXPORT_KEY_RANDOM : EXPORT_KEY_MIN) || len > EXPORT_KEY_MAX) {
+        log_error("[api] export_secret_file: %s holds %zu bytes; a key is %d to %d bytes", source,
+                  len, EXPORT_KEY_MIN, EXPORT_KEY_MAX);
+        return -EINVAL;
+    }
+    h->export_key_len = len;
+    if (random)
+        log_info("export links are signed with a random key: they stop working when the hub "
+                 "restarts (set [api] export_secret_file to keep them)");
+    return 0;
+}
 
 static int hub_open_store(struct hub *h)
 {
@@ -149,7 +214,9 @@ static int hub_open_http(struct hub *h)
     h->api = (struct api){.reader = h->reader, .hosts = h->hosts, .ingest = h->ingest,
                           .writer = h->writer, .mqtt = h->mqtt,
                           .started_mono_ms = clock_mono_ms(),
-                          .max_range_ms = h->cfg.api_max_range_ms, .version = UPDRAFT_VERSION};
+                          .max_range_ms = h->cfg.api_max_range_ms, .version = UPDRAFT_VERSION,
+                          .export_key = h->export_key, .export_key_len = h->export_key_len,
+                          .export_url_ttl_ms = h->cfg.api_export_url_ttl_ms};
     struct http_options ho = {.address = h->cfg.http_address, .port = (int)h->cfg.http_port,
                               .max_body_bytes = (size_t)h->cfg.http_max_body,
                               .connection_timeout_ms = h->cfg.http_connection_timeout_ms};
@@ -174,6 +241,7 @@ static void hub_close(struct hub *h)
     hosts_free(h->hosts);
     store_close(h->reader);
     store_close(h->store);
+    explicit_bzero(h->export_key, sizeof h->export_key);
 }
 
 int main(int argc, char **argv)
@@ -215,7 +283,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int exit_code = 1;
-    if (hub_open_store(&h) != 0 || hub_open_mqtt(&h) != 0 || hub_open_http(&h) != 0)
+    if (hub_load_export_key(&h) != 0 || hub_open_store(&h) != 0 || hub_open_mqtt(&h) != 0 ||
+        hub_open_http(&h) != 0)
         goto out;
     if (mqtt_client_start(h.mqtt) != 0) {
         log_error("cannot start the MQTT client");

@@ -1,4 +1,5 @@
-/* Unit tests of common/clock's time parsing (durations and formatting are in test_config). */
+/* Unit tests of common/clock's time parsing and fixed-width formatting (durations and the
+ * plain formatting are in test_config). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,11 +43,24 @@ static void refuses_what_is_not_a_time(void **state)
             fail_msg("\"%s\" was accepted", bad[i]);
 }
 
+static void formats_fixed_width_milliseconds_always(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_string_equal(clock_format_rfc3339_ms(0, buf, sizeof buf), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(clock_format_rfc3339_ms(1795321968000, buf, sizeof buf),
+                        "2026-11-22T04:32:48.000Z");
+    assert_string_equal(clock_format_rfc3339_ms(1795321968007, buf, sizeof buf),
+                        "2026-11-22T04:32:48.007Z");
+    assert_string_equal(clock_format_rfc3339_ms(-1, buf, sizeof buf), "1969-12-31T23:59:59.999Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_unix_seconds_and_rfc3339),
         cmocka_unit_test(refuses_what_is_not_a_time),
+        cmocka_unit_test(formats_fixed_width_milliseconds_always),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
