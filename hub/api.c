@@ -18,9 +18,6 @@
 #include "hub/store.h"
 #include "hub/writer.h"
 
-#define API_MAX_POINTS 100000
-#define API_MAX_SERIES 256
-
 void api_respond_json(struct http_response *resp, int status, json_t *body)
 {
     resp->status = status;

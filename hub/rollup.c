@@ -72,7 +72,7 @@ static double bucket_sum(const struct series_sample *samples, size_t first, size
     int64_t total = 0;
     for (size_t i = first; i < last; i++) {
         double m = nearbyint(samples[i].value * pow10_table[scale]);
-        if (__builtin_add_overflow(total, (int64_t)m, &total))
+        if (!(fabs(m) < DECIMAL_LIMIT) || __builtin_add_overflow(total, (int64_t)m, &total))
             return plain;
     }
     if (total >= (int64_t)DECIMAL_LIMIT || total <= -(int64_t)DECIMAL_LIMIT)

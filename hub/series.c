@@ -116,6 +116,12 @@ static int grow_hosts(struct series_registry *reg)
     free(reg->hosts);
     reg->hosts = hosts;
     reg->n_hosts_slots = n;
+    /* Every series' host slot moved with the rehash. */
+    for (size_t i = 0; i < reg->n_slots; i++) {
+        struct series *s = reg->slots[i];
+        if (s != NULL)
+            s->host_slot = (uint32_t)(host_slot(reg, s->key, host_len_of(s->key)) - reg->hosts);
+    }
     return 0;
 }
 
@@ -146,6 +152,8 @@ static int grow_by_id(struct series_registry *reg, int64_t id)
 {
     if ((uint64_t)id < reg->n_by_id)
         return 0;
+    if ((uint64_t)id >= SIZE_MAX / sizeof(struct series *) / 2)
+        return -ENOMEM;
     size_t n = reg->n_by_id ? reg->n_by_id : 1024;
     while (n <= (uint64_t)id)
         n *= 2;

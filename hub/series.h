@@ -22,7 +22,7 @@ struct series_sample {
 struct series {
     int64_t id;
     uint32_t host_slot;   /* index into the registry's host table */
-    uint8_t kind;         /* enum store_kind of the first sample */
+    uint8_t kind;         /* enum store_kind of the first numeric (or, until one, text) sample */
     bool touched;         /* on the store's list of series appended to in this transaction */
     bool folding;         /* head folded in this transaction, cleared once it commits */
     uint32_t n, cap;      /* head samples / capacity */

@@ -48,6 +48,7 @@ static const char *const STMT_SQL[STMT_COUNT] = {
     [STMT_INSERT_SERIES] = "INSERT INTO series(id, host, metric, unit, labels, kind)"
                            " VALUES(?,?,?,?,?,?)",
     [STMT_UPDATE_SERIES_FOLD] = "UPDATE series SET folded_wal=?, flushed_max_ms=? WHERE id=?",
+    [STMT_UPDATE_SERIES_KIND] = "UPDATE series SET kind=? WHERE id=?",
     [STMT_ADD_COUNT] = "UPDATE meta SET value = value + ? WHERE key='samples'",
     [STMT_INSERT_L0] = "INSERT INTO l0(series_id, start_ms, end_ms, n, data) VALUES(?,?,?,?,?)",
     [STMT_L0_OVERLAP] = "SELECT id, data FROM l0 WHERE series_id=? AND start_ms<=? AND end_ms>=?"
@@ -168,7 +169,8 @@ static int open_connection(struct store *st, const char *path, bool read_only)
     if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
         return store_fail(st, path);
     sqlite3_busy_timeout(st->db, 5000);
-    return 0;
+    /* 16 MiB of page cache per connection: a week of one series' rollups and chunks. */
+    return store_exec(st, "PRAGMA cache_size=-16384");
 }
 
 /* A file of the first layout (one row per sample) is refused with a clear reason. */

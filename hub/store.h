@@ -146,8 +146,11 @@ int store_series(struct store *st, const char *host, const char *metric,
                  struct store_series_info *out, size_t max, size_t *count)
     __attribute__((warn_unused_result));
 
-/* Raw points of one series in [from_ms, to_ms], oldest first, at most max_points (the newest
- * are dropped beyond it, *truncated set). fn returns 0 to go on. */
+/* Raw points of one series in [from_ms, to_ms], oldest first, one per timestamp, at most
+ * max_points (the newest are dropped beyond it, *truncated set). fn returns 0 to go on; a
+ * non-zero result stops the query and is returned. Numeric points carry the series' kind
+ * (that of its first numeric sample; a value other than 0/1 in a boolean series comes back
+ * as a number); text points their own. Nothing stays open between calls. */
 int store_query(struct store *st, int64_t series_id, int64_t from_ms, int64_t to_ms,
                 size_t max_points, int (*fn)(void *user, const struct store_point *point),
                 void *user, bool *truncated) __attribute__((warn_unused_result));

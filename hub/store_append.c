@@ -73,8 +73,20 @@ int store_apply_numeric(struct store *st, struct series *s, int64_t ts_ms, uint8
                         double value, int64_t wal_id, int64_t now_ms, bool replay,
                         struct store_append_result *res, bool *changed)
 {
-    (void)kind;
     *changed = false;
+    if (s->kind == STORE_KIND_STRING || s->kind == STORE_KIND_DATA) {
+        /* A series that began with text takes the kind of its first number (or boolean). */
+        s->kind = kind;
+        if (!replay) {
+            sqlite3_stmt *q = st->stmt[STMT_UPDATE_SERIES_KIND];
+            sqlite3_bind_int(q, 1, kind);
+            sqlite3_bind_int64(q, 2, s->id);
+            int step = sqlite3_step(q);
+            sqlite3_reset(q);
+            if (step != SQLITE_DONE)
+                return store_fail(st, "update series kind");
+        }
+    }
     long at = series_head_find(s, ts_ms);
     bool found = at >= 0, late = s->max_ts_ms != SERIES_NONE_MS &&
                                 ts_ms < s->max_ts_ms - st->opts.out_of_order_ms;

@@ -46,6 +46,7 @@ enum store_stmt {
     STMT_TRIM_WAL,
     STMT_INSERT_SERIES,
     STMT_UPDATE_SERIES_FOLD,
+    STMT_UPDATE_SERIES_KIND,
     STMT_ADD_COUNT,
     STMT_INSERT_L0,
     STMT_L0_OVERLAP,   /* series, to, from: rows that may hold samples in [from, to] */

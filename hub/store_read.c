@@ -185,8 +185,12 @@ int store_query(struct store *st, int64_t series_id, int64_t from_ms, int64_t to
                                      .kind = (enum store_kind)sqlite3_column_int(texts, 1),
                                      .text = (const char *)sqlite3_column_text(texts, 2)};
         } else {
-            p = (struct store_point){.ts_ms = st->scratch.items[i].ts_ms, .kind = kind,
-                                     .value = st->scratch.items[i].value};
+            double v = st->scratch.items[i].value;
+            p = (struct store_point){.ts_ms = st->scratch.items[i].ts_ms,
+                                     .kind = kind == STORE_KIND_BOOL && v != 0 && v != 1
+                                                 ? STORE_KIND_NUMBER
+                                                 : kind,
+                                     .value = v};
         }
         if (emitted == max_points) {
             *truncated = true;

@@ -32,7 +32,7 @@ static void append(struct store *st, const struct store_sample *s, size_t n)
 {
     struct store_append_result res = {0};
     assert_int_equal(store_begin(st), 0);
-    assert_int_equal(store_append(st, "exp-1", s, n, &res), 0);
+    assert_int_equal(store_append(st, "exp-1", s, n, 0, &res), 0);
     assert_int_equal(store_commit(st), 0);
 }
 
@@ -44,7 +44,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/hub.db", f->dir);
     char err[256];
-    assert_int_equal(store_open(f->path, false, &f->writer, err, sizeof err), 0);
+    assert_int_equal(store_open(f->path, NULL, &f->writer, err, sizeof err), 0);
     static struct store_sample s[N_POINTS];
     for (int i = 0; i < N_POINTS; i++) /* 1.5 s apart, values i / 10 */
         s[i] = (struct store_sample){.metric = "n",
@@ -101,7 +101,7 @@ static int setup(void **state)
                                        .text = f->big[i]};
     }
     append(f->writer, big, N_BIG);
-    assert_int_equal(store_open(f->path, true, &f->reader, err, sizeof err), 0);
+    assert_int_equal(store_reader_open(f->writer, &f->reader, err, sizeof err), 0);
     *state = f;
     return 0;
 }
