@@ -2,7 +2,8 @@
 #   make              build updraft-agent and updraft-hub (and updraft-bridge once bridge/ has sources)
 #   make test         ASan+UBSan build, unit tests (cmocka), fuzz smoke runs, integration tests
 #   make run          build, then start broker + hub + agent locally (scripts/run-local.sh)
-#   make bench        benchmarks under bench/ (print "name value unit" lines)
+#   make bench        benchmarks under bench/ (print "name value unit" lines; installs the
+#                     bench package group: scripts/install-deps.sh --bench)
 #   make install      PREFIX=/usr/local DESTDIR= : binaries, example configs, systemd units
 #   make format|lint  clang-format / clang-tidy + cppcheck
 
@@ -129,7 +130,10 @@ test:
 run: all
 	@bash scripts/run-local.sh $(BUILD)
 
+# The bench package group (the peers we compare with, e.g. promtool) is installed first; a
+# benchmark whose tool is still missing prints a "# skipped" line.
 bench: all $(BENCH_BINS)
+	@sh scripts/install-deps.sh --bench || echo "# bench: install-deps --bench failed; peers may be skipped"
 	@bash bench/run.sh $(BUILD)
 
 deps:

@@ -2,6 +2,8 @@
 # Installs every build, run and test dependency of updraft on Debian 12.
 # Idempotent: packages already present are left alone and apt is not touched at all
 # when nothing is missing. Run as root (or through sudo).
+#   sh scripts/install-deps.sh          build, run and test dependencies
+#   sh scripts/install-deps.sh --bench  those plus the peers `make bench` compares with
 set -eu
 
 PACKAGES="
@@ -13,6 +15,22 @@ libcmocka-dev clang libclang-rt-14-dev
 python3
 curl jq procps
 "
+
+# Peers of the store benchmarks (bench/prometheus.sh: promtool). Only promtool is used; on a
+# machine run by systemd the package also enables and starts its own Prometheus server (:9090),
+# left as the administrator sets it, like mosquitto's.
+BENCH_PACKAGES="
+prometheus
+"
+
+case "${1:-}" in
+"") ;;
+--bench) PACKAGES="$PACKAGES $BENCH_PACKAGES" ;;
+*)
+    echo "usage: sh scripts/install-deps.sh [--bench]" >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for p in $PACKAGES; do
