@@ -14,6 +14,7 @@ DATA_DIR=${BENCH_DATA_DIR:-/tmp/updraft-bench}
 HOSTS=${BENCH_HOSTS:-5}
 DAYS=${BENCH_DAYS:-1}
 SQLITE_MAX_SAMPLES=${BENCH_SQLITE_MAX_SAMPLES:-2000000}
+STORE_QUERY_DAYS=${BENCH_STORE_QUERY_DAYS:-7} # the store's query figures need a week
 data="$DATA_DIR/hm-${HOSTS}h-${DAYS}d"
 senml="$data.senml.jsonl"
 om="$data.om"
@@ -30,6 +31,8 @@ generate() {
 }
 generate --senml "$senml"
 command -v promtool >/dev/null && generate --openmetrics "$om"
+week="$DATA_DIR/hm-${HOSTS}h-${STORE_QUERY_DAYS}d.senml.jsonl"
+DAYS=$STORE_QUERY_DAYS data="$DATA_DIR/hm-${HOSTS}h-${STORE_QUERY_DAYS}d" generate --senml "$week"
 
 rc=0
 for b in "$BUILD"/bench/*; do
@@ -40,6 +43,11 @@ for b in "$BUILD"/bench/*; do
     case $name in
     chunk_codec)
         if [ -s "$senml" ]; then "$b" "$senml" || rc=1; else "$b" || rc=1; fi
+        ;;
+    store)
+        # Ingest and bytes on the peers' data set, queries and memory on a week of it.
+        if [ -s "$senml" ]; then "$b" "$senml" ingest || rc=1; fi
+        if [ -s "$week" ]; then "$b" "$week" queries || rc=1; fi
         ;;
     sqlite_rows)
         if [ -s "$senml" ]; then

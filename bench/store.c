@@ -5,7 +5,10 @@
  * flushes everything into final chunks and rollups. Then: bytes per sample on disk (whole file
  * and per table), query latencies (1 h raw, 7 d at 5 m, 100 series x 7 d at 5 m), and memory
  * per active series for 100,000 series. Prints "name value unit" lines.
- * usage: store FILE.senml.jsonl [MAX_SAMPLES] */
+ * usage: store FILE.senml.jsonl [all|ingest|queries] [MAX_SAMPLES]
+ *   ingest: only the append, fold and bytes figures; queries: only queries and memory (the
+ *   data is still loaded, unprinted), so bench/run.sh can run ingest on the data set the
+ *   peers use and queries on a longer one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,11 +327,14 @@ static void bench_memory(const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: store FILE.senml.jsonl [MAX_SAMPLES]\n");
+    const char *mode = argc > 2 ? argv[2] : "all";
+    if (argc < 2 || (strcmp(mode, "all") != 0 && strcmp(mode, "ingest") != 0 &&
+                     strcmp(mode, "queries") != 0)) {
+        fprintf(stderr, "usage: store FILE.senml.jsonl [all|ingest|queries] [MAX_SAMPLES]\n");
         return 2;
     }
-    size_t max_samples = argc > 2 ? strtoull(argv[2], NULL, 10) : 40000000;
+    bool ingest = strcmp(mode, "queries") != 0, queries = strcmp(mode, "ingest") != 0;
+    size_t max_samples = argc > 3 ? strtoull(argv[3], NULL, 10) : 40000000;
     size_t n_packs, n_samples;
     int64_t max_ts;
     struct pack *packs = load(argv[1], max_samples, &n_packs, &n_samples, &max_ts);
@@ -377,6 +383,8 @@ int main(int argc, char **argv)
     struct store_stats ss;
     if (store_stats(st, &ss) != 0)
         die(store_errmsg(st));
+    if (!ingest)
+        goto queries;
     printf("store_samples %zu samples (%zu packs, %llu series)\n", n_samples, n_packs,
            (unsigned long long)ss.series);
     if (res.added != n_samples || ss.samples != n_samples)
@@ -391,9 +399,12 @@ int main(int argc, char **argv)
     if (raw > 0)
         printf("store_raw_bytes_per_sample %.3f B/sample\n", (double)raw / (double)n_samples);
     table_bytes(path);
-    bench_queries(st, end_ms, (size_t)ss.series);
+queries:
+    if (queries)
+        bench_queries(st, end_ms, (size_t)ss.series);
     store_close(st);
-    bench_memory(dir);
+    if (queries)
+        bench_memory(dir);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
