@@ -55,10 +55,11 @@ static const char *const STMT_SQL[STMT_COUNT] = {
                         " ORDER BY id",
     [STMT_L0_MIN] = "SELECT min(start_ms) FROM l0 WHERE series_id=?",
     [STMT_DELETE_L0_WINDOW] = "DELETE FROM l0 WHERE series_id=? AND start_ms>=? AND start_ms<?",
-    [STMT_CHUNKS_SPAN] = "SELECT min(id), max(id) FROM chunks",
-    [STMT_ROLLUP_SPAN_1M] = "SELECT min(id), max(id) FROM rollup_1m",
-    [STMT_ROLLUP_SPAN_5M] = "SELECT min(id), max(id) FROM rollup_5m",
-    [STMT_ROLLUP_SPAN_1H] = "SELECT min(id), max(id) FROM rollup_1h",
+    /* Two subqueries: min() and max() together in one SELECT would scan the whole table. */
+    [STMT_CHUNKS_SPAN] = "SELECT (SELECT min(id) FROM chunks), (SELECT max(id) FROM chunks)",
+    [STMT_ROLLUP_SPAN_1M] = "SELECT (SELECT min(id) FROM rollup_1m), (SELECT max(id) FROM rollup_1m)",
+    [STMT_ROLLUP_SPAN_5M] = "SELECT (SELECT min(id) FROM rollup_5m), (SELECT max(id) FROM rollup_5m)",
+    [STMT_ROLLUP_SPAN_1H] = "SELECT (SELECT min(id) FROM rollup_1h), (SELECT max(id) FROM rollup_1h)",
     [STMT_CHUNKS_RANGE] = "SELECT id, data FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
     [STMT_CHUNKS_OLD_COUNT] = "SELECT coalesce(sum(n), 0) FROM (SELECT n FROM chunks WHERE id < ?"
                               " ORDER BY id LIMIT " SLICE_ROWS_TEXT ")",
