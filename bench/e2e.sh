@@ -128,6 +128,15 @@ end_to_end() {
     echo "e2e_hub_commits $commits commits"
     awk -v n="$want" -v c="$commits" 'BEGIN { if (c > 0) printf "e2e_hub_samples_per_commit %.0f samples\n", n / c }'
     echo "e2e_samples $want samples"
+    # One series' last hour over HTTP, 200 times on one kept-alive connection.
+    local url="$API/api/v1/metrics/query?host_id=bench-000&metric=cpu.utilization&range=1h"
+    local args=() i
+    for i in $(seq 200); do args+=(-o /dev/null "$url"); done
+    curl -fsS -w '%{time_total}\n' "${args[@]}" 2>/dev/null | sort -n | awk '
+        { t[NR] = $1 * 1000 }
+        END { if (NR == 0) exit; printf "e2e_http_query_1h_p50 %.3f ms\n", t[int(NR / 2) + 1];
+              printf "e2e_http_query_1h_p99 %.3f ms\n", t[int(NR * 0.99)] }'
+    echo "e2e_http_query_1h_points $(curl -fsS "$url" | jq '.datapoints | length') points"
     stop_bounded hub 30 || { echo "# e2e: hub did not stop cleanly"; return 1; }
     # closed cleanly, so SQLite has checkpointed and removed the WAL
     local bytes
