@@ -85,45 +85,10 @@ static int close_bucket(struct query_agg *q)
     return rc;
 }
 
-int query_agg_add(struct query_agg *q, int64_t ts_ms, double value)
+/* Moves to the bucket of ts_ms (emitting the previous one) and folds in a partial aggregate. */
+static int fold(struct query_agg *q, int64_t ts_ms, double min, double max, double sum,
+                uint64_t count, double last)
 {
-    int64_t bucket = query_bucket_start(ts_ms, q->step_ms);
-    if (q->open && bucket != q->bucket_ms) {
-        int rc = close_bucket(q);
-        if (rc != 0)
-            return rc;
-    }
-    if (!q->open) {
-        q->open = true;
-        q->bucket_ms = bucket;
-        q->sum = 0;
-        q->min = value;
-        q->max = value;
-    }
-    q->sum += value;
-    q->min = value < q->min ? value : q->min;
-    q->max = value > q->max ? value : q->max;
-    q->last = value;
-    q->count++;
-    if (q->kind == QUERY_AGG_P95) {
-        if (q->n_values == q->cap_values) {
-            size_t cap = q->cap_values ? q->cap_values * 2 : 64;
-            double *grown = realloc(q->values, cap * sizeof *grown);
-            if (grown == NULL)
-                return -ENOMEM;
-            q->values = grown;
-            q->cap_values = cap;
-        }
-        q->values[q->n_values++] = value;
-    }
-    return 0;
-}
-
-int query_agg_add_bucket(struct query_agg *q, int64_t ts_ms, double min, double max, double sum,
-                         uint64_t count, double last)
-{
-    if (count == 0)
-        return 0;
     int64_t bucket = query_bucket_start(ts_ms, q->step_ms);
     if (q->open && bucket != q->bucket_ms) {
         int rc = close_bucket(q);
@@ -143,6 +108,29 @@ int query_agg_add_bucket(struct query_agg *q, int64_t ts_ms, double min, double 
     q->last = last;
     q->count += count;
     return 0;
+}
+
+int query_agg_add(struct query_agg *q, int64_t ts_ms, double value)
+{
+    int rc = fold(q, ts_ms, value, value, value, 1, value);
+    if (rc != 0 || q->kind != QUERY_AGG_P95)
+        return rc;
+    if (q->n_values == q->cap_values) {
+        size_t cap = q->cap_values ? q->cap_values * 2 : 64;
+        double *grown = realloc(q->values, cap * sizeof *grown);
+        if (grown == NULL)
+            return -ENOMEM;
+        q->values = grown;
+        q->cap_values = cap;
+    }
+    q->values[q->n_values++] = value;
+    return 0;
+}
+
+int query_agg_add_bucket(struct query_agg *q, int64_t ts_ms, double min, double max, double sum,
+                         uint64_t count, double last)
+{
+    return count == 0 ? 0 : fold(q, ts_ms, min, max, sum, count, last);
 }
 
 int query_agg_finish(struct query_agg *q)

@@ -17,31 +17,8 @@
 #define T0 INT64_C(1735689600000) /* 2025-01-01T00:00:00Z */
 
 #include "tests/support/alloc_fail.h"
+#include "tests/support/test_bits.h"
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rng(void) /* xorshift64*, deterministic */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static uint64_t bits_of(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static double double_of(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
 
 /* Encodes n samples; returns a malloc'd copy of the chunk. */
 static uint8_t *encode(const int64_t *ts, const double *values, size_t n, size_t *len)
@@ -93,7 +70,7 @@ static size_t check_round_trip(const int64_t *ts, const double *values, size_t n
     assert_int_equal(decode(buf, len, ts_back, values_back, CHUNK_MAX_SAMPLES), (int)n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(ts_back[i], ts[i]);
-        assert_int_equal(bits_of(values_back[i]), bits_of(values[i]));
+        assert_int_equal(test_bits_of(values_back[i]), test_bits_of(values[i]));
     }
     assert_int_equal(chunk_info_parse(buf, len, info), 0);
     assert_int_equal(info->count, n);
@@ -109,7 +86,7 @@ static size_t check_round_trip(const int64_t *ts, const double *values, size_t n
 static void jittered_ticks(int64_t *ts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        uint64_t r = rng() % 200;
+        uint64_t r = test_bits_rng() % 200;
         ts[i] = T0 + (int64_t)i * 5000 + (r == 0 ? -1000 : r == 1 ? 1000 : 0);
     }
 }
@@ -119,7 +96,7 @@ static void two_decimal_walk(double *values, size_t n)
 {
     int64_t hundredths = 2500;
     for (size_t i = 0; i < n; i++) {
-        hundredths += (int64_t)(rng() % 201) - 100;
+        hundredths += (int64_t)(test_bits_rng() % 201) - 100;
         if (hundredths < 0)
             hundredths = -hundredths;
         values[i] = (double)hundredths / 100.0;
@@ -135,12 +112,12 @@ static void round_trips_random_values_bit_exactly(void **state)
     struct chunk_info info;
     for (size_t i = 0; i < CHUNK_MAX_SAMPLES; i++) {
         ts_buf[i] = T0 + (int64_t)i * 1000;
-        value_buf[i] = double_of(rng()); /* includes NaNs with payloads, subnormals */
+        value_buf[i] = test_bits_double(test_bits_rng()); /* includes NaNs with payloads, subnormals */
     }
     check_round_trip(ts_buf, value_buf, CHUNK_MAX_SAMPLES, &info);
     assert_int_equal(info.encoding, CHUNK_ENCODING_XOR);
     for (size_t i = 0; i < 1000; i++)
-        value_buf[i] = (double)(rng() % 1000000) / 7.0; /* binary fractions */
+        value_buf[i] = (double)(test_bits_rng() % 1000000) / 7.0; /* binary fractions */
     check_round_trip(ts_buf, value_buf, 1000, &info);
     assert_int_equal(info.encoding, CHUNK_ENCODING_XOR);
 }
@@ -185,7 +162,7 @@ static void picks_scale_zero_for_integers_up_to_two_to_the_53(void **state)
     struct chunk_info info;
     for (size_t i = 0; i < 500; i++) {
         ts_buf[i] = T0 + (int64_t)i * 5000;
-        value_buf[i] = (double)(3000 + (int64_t)(rng() % 64) - 32);
+        value_buf[i] = (double)(3000 + (int64_t)(test_bits_rng() % 64) - 32);
     }
     value_buf[10] = 9007199254740991.0; /* 2^53 - 1 */
     value_buf[11] = -9007199254740991.0;
@@ -203,7 +180,7 @@ static void falls_back_to_xor_for_nan_infinities_and_negative_zero(void **state)
     (void)state;
     struct chunk_info info;
     const double specials[] = {
-        NAN, -NAN, INFINITY, -INFINITY, -0.0, double_of(0x7ff0000000000001u), 1e308, 4.9e-324};
+        NAN, -NAN, INFINITY, -INFINITY, -0.0, test_bits_double(0x7ff0000000000001u), 1e308, 4.9e-324};
     jittered_ticks(ts_buf, 300);
     for (size_t s = 0; s < sizeof specials / sizeof specials[0]; s++) {
         two_decimal_walk(value_buf, 300);
@@ -274,7 +251,7 @@ static void round_trips_jittered_five_second_timestamps(void **state)
     /* Constant values, 1 % jitter: timestamps dominate, well under 0.1 byte a sample. */
     assert_true((double)len / CHUNK_MAX_SAMPLES < 0.1);
     for (size_t i = 0; i < CHUNK_MAX_SAMPLES; i++)
-        ts_buf[i] = T0 + (int64_t)i * 5000 + (int64_t)(rng() % 7) - 3; /* ms jitter everywhere */
+        ts_buf[i] = T0 + (int64_t)i * 5000 + (int64_t)(test_bits_rng() % 7) - 3; /* ms jitter everywhere */
     check_round_trip(ts_buf, value_buf, CHUNK_MAX_SAMPLES, &info);
 }
 
@@ -429,9 +406,9 @@ static void survives_random_corruption_behind_a_valid_checksum(void **state)
     size_t len;
     int refused = 0;
     for (int round = 0; round < 2000; round++) {
-        uint8_t *buf = sample_chunk(64 + rng() % 200, round % 2, &len);
-        for (int flips = 1 + (int)(rng() % 4); flips > 0; flips--) {
-            size_t bit = rng() % ((len - 4) * 8);
+        uint8_t *buf = sample_chunk(64 + test_bits_rng() % 200, round % 2, &len);
+        for (int flips = 1 + (int)(test_bits_rng() % 4); flips > 0; flips--) {
+            size_t bit = test_bits_rng() % ((len - 4) * 8);
             buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         }
         fix_checksum(buf, len);
@@ -549,13 +526,13 @@ static void compresses_host_metrics_well_under_1_3_bytes_per_sample(void **state
     assert_true(bytes_per_sample("noisy 2-decimal gauge", 1440) < 1.3);
     /* A smooth 2-decimal gauge (load average like): steps of 0.00..0.03. */
     for (size_t i = 0; i < 1440; i++) {
-        int64_t hundredths = 150 + (int64_t)(i % 40 < 20) + (int64_t)(rng() % 4);
+        int64_t hundredths = 150 + (int64_t)(i % 40 < 20) + (int64_t)(test_bits_rng() % 4);
         value_buf[i] = (double)hundredths / 100.0;
     }
     assert_true(bytes_per_sample("smooth 2-decimal gauge", 1440) < 0.5);
     /* Counters that are mostly 0 (net.errors): timestamps and zero runs only. */
     for (size_t i = 0; i < 1440; i++)
-        value_buf[i] = rng() % 100 == 0 ? (double)(1 + rng() % 3) : 0.0;
+        value_buf[i] = test_bits_rng() % 100 == 0 ? (double)(1 + test_bits_rng() % 3) : 0.0;
     assert_true(bytes_per_sample("mostly-zero counter", 1440) < 0.15);
     /* Gorilla territory: a binary-fraction value that rarely changes. */
     for (size_t i = 0; i < 1440; i++)

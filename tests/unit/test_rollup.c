@@ -18,6 +18,7 @@
 #include "hub/rollup.h"
 
 #include "tests/support/alloc_fail.h"
+#include "tests/support/test_bits.h"
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
 #define T0 INT64_C(1735689600000) /* 2025-01-01T00:00:00Z: a multiple of one hour */
@@ -26,30 +27,6 @@
 #define DAY_MS INT64_C(86400000)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rng(void) /* xorshift64*, deterministic */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static uint64_t bits_of(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static double double_of(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
 static struct series_sample samples_buf[CHUNK_MAX_SAMPLES + 1];
 static struct rollup_bucket buckets_buf[CHUNK_MAX_SAMPLES + 1];
 static struct rollup_bucket back_buf[CHUNK_MAX_SAMPLES + 1];
@@ -57,18 +34,18 @@ static struct rollup_bucket back_buf[CHUNK_MAX_SAMPLES + 1];
 static bool same_bucket(const struct rollup_bucket *got, const struct rollup_bucket *want)
 {
     return got->start_ms == want->start_ms && got->count == want->count &&
-           bits_of(got->min) == bits_of(want->min) && bits_of(got->max) == bits_of(want->max) &&
-           bits_of(got->sum) == bits_of(want->sum) && bits_of(got->last) == bits_of(want->last);
+           test_bits_of(got->min) == test_bits_of(want->min) && test_bits_of(got->max) == test_bits_of(want->max) &&
+           test_bits_of(got->sum) == test_bits_of(want->sum) && test_bits_of(got->last) == test_bits_of(want->last);
 }
 
 static void assert_same_bucket(const struct rollup_bucket *got, const struct rollup_bucket *want)
 {
     assert_int_equal(got->start_ms, want->start_ms);
     assert_int_equal(got->count, want->count);
-    assert_int_equal(bits_of(got->min), bits_of(want->min));
-    assert_int_equal(bits_of(got->max), bits_of(want->max));
-    assert_int_equal(bits_of(got->sum), bits_of(want->sum));
-    assert_int_equal(bits_of(got->last), bits_of(want->last));
+    assert_int_equal(test_bits_of(got->min), test_bits_of(want->min));
+    assert_int_equal(test_bits_of(got->max), test_bits_of(want->max));
+    assert_int_equal(test_bits_of(got->sum), test_bits_of(want->sum));
+    assert_int_equal(test_bits_of(got->last), test_bits_of(want->last));
 }
 
 /* Encodes, decodes (room for exactly n) and compares bit for bit; returns the row length. */
@@ -373,11 +350,11 @@ static size_t mixed_buckets(struct rollup_bucket *out)
 {
     for (size_t i = 0; i < 20; i++) {
         out[i].start_ms = T0 + (int64_t)(i + i / 7 * 30) * MIN_MS;
-        out[i].min = (double)(int64_t)(rng() % 10000) / 100.0;
+        out[i].min = (double)(int64_t)(test_bits_rng() % 10000) / 100.0;
         out[i].max = out[i].min + 1.5;
         out[i].sum = out[i].min * 12;
-        out[i].last = (double)(rng() % 1000) / 3.0;
-        out[i].count = 1 + rng() % 12;
+        out[i].last = (double)(test_bits_rng() % 1000) / 3.0;
+        out[i].count = 1 + test_bits_rng() % 12;
     }
     return 20;
 }
@@ -400,10 +377,10 @@ static void round_trips_every_column_bit_exactly(void **state)
     for (size_t i = 0; i < ARRAY_LEN(special_bits); i++) {
         b[i] = (struct rollup_bucket){
             .start_ms = starts[i],
-            .min = double_of(special_bits[i]),
-            .max = double_of(special_bits[(i + 1) % ARRAY_LEN(special_bits)]),
-            .sum = double_of(special_bits[(i + 2) % ARRAY_LEN(special_bits)]),
-            .last = double_of(special_bits[(i + 3) % ARRAY_LEN(special_bits)]),
+            .min = test_bits_double(special_bits[i]),
+            .max = test_bits_double(special_bits[(i + 1) % ARRAY_LEN(special_bits)]),
+            .sum = test_bits_double(special_bits[(i + 2) % ARRAY_LEN(special_bits)]),
+            .last = test_bits_double(special_bits[(i + 3) % ARRAY_LEN(special_bits)]),
             .count = counts[i],
         };
     }
@@ -414,8 +391,8 @@ static void round_trips_every_column_bit_exactly(void **state)
     /* Random bit patterns in every column, a full row. */
     for (size_t i = 0; i < CHUNK_MAX_SAMPLES; i++) {
         buckets_buf[i] = (struct rollup_bucket){
-            T0 + (int64_t)i * MIN_MS, double_of(rng()), double_of(rng()),
-            double_of(rng()),         double_of(rng()), rng() % (UINT64_C(1) << 53)};
+            T0 + (int64_t)i * MIN_MS, test_bits_double(test_bits_rng()), test_bits_double(test_bits_rng()),
+            test_bits_double(test_bits_rng()),         test_bits_double(test_bits_rng()), test_bits_rng() % (UINT64_C(1) << 53)};
     }
     check_round_trip(buckets_buf, CHUNK_MAX_SAMPLES);
     check_round_trip(buckets_buf, mixed_buckets(buckets_buf));
@@ -427,8 +404,8 @@ static void round_trips_a_window_of_rollups_in_every_tier(void **state)
     const size_t n = CHUNK_MAX_SAMPLES; /* 5.7 h at 5 s: one chunk-sized window */
     int64_t hundredths = 2500;
     for (size_t i = 0; i < n; i++) {
-        hundredths += (int64_t)(rng() % 201) - 100;
-        samples_buf[i] = (struct series_sample){T0 + (int64_t)i * 5000 + (int64_t)(rng() % 3),
+        hundredths += (int64_t)(test_bits_rng() % 201) - 100;
+        samples_buf[i] = (struct series_sample){T0 + (int64_t)i * 5000 + (int64_t)(test_bits_rng() % 3),
                                                 (double)hundredths / 100.0};
     }
     const size_t want[] = {342, 69, 6};

@@ -17,29 +17,13 @@
 #include "hub/series.h"
 
 #include "tests/support/alloc_fail.h"
+#include "tests/support/test_bits.h"
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
 #define T0 INT64_C(1735689600000) /* 2025-01-01T00:00:00Z */
 #define NOW_MS INT64_C(1735690000000)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SEP "\x1f"
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rng(void) /* xorshift64*, deterministic */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static uint64_t bits_of(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
 
 static int setup(void **state)
 {
@@ -348,7 +332,7 @@ static void sorts_samples_that_arrive_out_of_order(void **state)
     for (int i = 0; i < N; i++)
         order[i] = T0 + i * 1000;
     for (int i = N - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = (int)(rng() % (uint64_t)(i + 1));
+        int j = (int)(test_bits_rng() % (uint64_t)(i + 1));
         int64_t t = order[i];
         order[i] = order[j];
         order[j] = t;
@@ -415,7 +399,7 @@ static void replaces_the_value_at_an_equal_timestamp(void **state)
         assert_int_equal(s->n, 3);
         assert_int_equal(reg->head_samples, 3);
         assert_int_equal(s->head[rows[i].index].ts_ms, rows[i].ts_ms);
-        assert_int_equal(bits_of(s->head[rows[i].index].value), bits_of(rows[i].value));
+        assert_int_equal(test_bits_of(s->head[rows[i].index].value), test_bits_of(rows[i].value));
     }
     assert_head_sorted(s);
     assert_true(s->head[0].value == 0 && signbit(s->head[0].value));

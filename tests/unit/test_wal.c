@@ -16,35 +16,12 @@
 #include "hub/wal.h"
 
 #include "tests/support/alloc_fail.h"
+#include "tests/support/test_bits.h"
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
 #define T0 INT64_C(1735689600000) /* 2025-01-01T00:00:00Z */
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MANY 6000
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rng(void) /* xorshift64*, deterministic */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static uint64_t bits_of(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static double double_of(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
 
 /* What the decoder gave: every sample (up to MANY), how many calls, and when to stop. */
 struct got {
@@ -76,7 +53,7 @@ static void assert_same_sample(const struct wal_sample *got, const struct wal_sa
     assert_int_equal(got->series_id, want->series_id);
     assert_int_equal(got->ts_ms, want->ts_ms);
     assert_int_equal(got->kind, want->kind);
-    assert_int_equal(bits_of(got->value), bits_of(want->value));
+    assert_int_equal(test_bits_of(got->value), test_bits_of(want->value));
 }
 
 static void encode_all(struct wal_buf *b, const struct wal_sample *samples, size_t n)
@@ -119,7 +96,7 @@ static const uint64_t special_bits[] = {
 
 static double special(size_t i)
 {
-    return double_of(special_bits[i]);
+    return test_bits_double(special_bits[i]);
 }
 
 static const int64_t special_ids[] = {
@@ -138,7 +115,7 @@ static struct wal_sample many[MANY];
 static size_t make_many(void)
 {
     size_t n = 0;
-    rng_state = 0x9e3779b97f4a7c15u;
+    test_bits_seed(0x9e3779b97f4a7c15u);
     for (size_t i = 0; i < ARRAY_LEN(special_ts); i++)
         many[n++] = (struct wal_sample){1 + (int64_t)i, special_ts[i], (uint8_t)(i % 5), 1.5};
     for (size_t i = 0; i < ARRAY_LEN(special_ids); i++)
@@ -147,25 +124,25 @@ static size_t make_many(void)
         many[n++] = (struct wal_sample){7, T0, (uint8_t)(i % 5), special(i)};
     int64_t ts = T0;
     while (n < MANY) {
-        uint64_t r = rng();
+        uint64_t r = test_bits_rng();
         switch (r % 6) {
         case 0: /* same timestamp */
             break;
         case 1: /* a little back */
-            ts -= (int64_t)(rng() % 100000);
+            ts -= (int64_t)(test_bits_rng() % 100000);
             break;
         case 2: /* a huge gap either way */
-            ts = (int64_t)rng();
+            ts = (int64_t)test_bits_rng();
             break;
         default: /* the common case: forward a few seconds */
-            ts += (int64_t)(rng() % 10000);
+            ts += (int64_t)(test_bits_rng() % 10000);
             break;
         }
-        uint64_t id = 1 + rng() % (UINT64_C(1) << 40);
-        double value = (r >> 8) % 3 == 0   ? double_of(rng()) /* NaNs, subnormals, anything */
-                       : (r >> 8) % 3 == 1 ? (double)(int64_t)(rng() % 100000) / 100.0
-                                           : special((size_t)(rng() % ARRAY_LEN(special_bits)));
-        many[n++] = (struct wal_sample){(int64_t)id, ts, (uint8_t)(rng() % 5), value};
+        uint64_t id = 1 + test_bits_rng() % (UINT64_C(1) << 40);
+        double value = (r >> 8) % 3 == 0   ? test_bits_double(test_bits_rng()) /* NaNs, subnormals, anything */
+                       : (r >> 8) % 3 == 1 ? (double)(int64_t)(test_bits_rng() % 100000) / 100.0
+                                           : special((size_t)(test_bits_rng() % ARRAY_LEN(special_bits)));
+        many[n++] = (struct wal_sample){(int64_t)id, ts, (uint8_t)(test_bits_rng() % 5), value};
     }
     return n;
 }
