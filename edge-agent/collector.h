@@ -11,6 +11,20 @@
 
 #include "edge-agent/batch.h"
 
+struct statvfs;
+
+/* What a collector may read, and its knobs. The agent fills it from its config; tests point
+ * the roots at fixture trees and may replace statvfs(3). Borrowed: the strings must outlive
+ * the collector (constructors copy what they keep). */
+struct collector_env {
+    const char *proc_root; /* "/proc" */
+    const char *sys_root;  /* "/sys": cgroups under <sys_root>/fs/cgroup, devices under
+                            * <sys_root>/block */
+    unsigned top_n;        /* processes per ranking (proc collector), default 10 */
+    /* statvfs(3) of a mount point (the disk collector); NULL = the real statvfs. */
+    int (*statvfs_fn)(const char *path, struct statvfs *out);
+};
+
 struct collector {
     const char *name; /* "cpu", "mem": the name used in config and logs */
     void *ctx;
