@@ -1,4 +1,6 @@
-/* The agent's loop (see agent.h). */
+/* The agent's lifecycle and loop (see agent.h): collect every interval, spool and send the
+ * pack, backfill the spool's backlog, heartbeat, inventory, and the hub's acks and pushed
+ * config arriving through the publisher's poll. */
 #include "edge-agent/agent.h"
 
 #include <errno.h>
@@ -9,69 +11,26 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "common/senml_json.h"
-#include "common/topic.h"
-#include "edge-agent/collector.h"
+#include "edge-agent/agent_config.h"
+#include "edge-agent/agent_internal.h"
 #include "edge-agent/identity.h"
 #include "edge-agent/pack.h"
-#include "edge-agent/publisher.h"
 
 #define LOG_MODULE "agent"
 #include "common/log.h"
 
-#define AGENT_MAX_COLLECTORS 16
-
-struct collector_slot {
-    struct collector c;
-    int last_rc;                /* to log a failure once, and its recovery */
-};
-
-struct agent {
-    const struct agent_config *cfg;
-    char host[TOPIC_HOST_MAX + 1];
-    char boot_id[17];
-    char metrics_topic[TOPIC_MAX], heartbeat_topic[TOPIC_MAX], state_topic[TOPIC_MAX];
-    struct collector_slot collectors[AGENT_MAX_COLLECTORS];
-    size_t n_collectors;
-    struct metric_batch *batch;
-    struct senml_buf buf;
-    uint64_t seq;               /* last pack sequence used in this boot */
-    int64_t started_mono_ms;
-    uint64_t encode_failures;
-    struct publisher pub;
-    bool has_pub;
-};
-
-typedef int (*collector_ctor)(const char *proc_root, struct collector *out);
-static const struct {
-    const char *name;
-    collector_ctor ctor;
-} known_collectors[] = {{"cpu", collector_cpu_new}, {"mem", collector_mem_new}};
-
-static int add_collectors(struct agent *a, const char *list)
+static int build_topics(struct agent *a)
 {
-    char copy[257];
-    snprintf(copy, sizeof copy, "%s", list);
-    char *save = NULL;
-    for (char *name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
-        size_t k = 0;
-        while (k < sizeof known_collectors / sizeof known_collectors[0] &&
-               strcmp(known_collectors[k].name, name) != 0)
-            k++;
-        if (k == sizeof known_collectors / sizeof known_collectors[0]) {
-            fprintf(stderr, "updraft-agent: [agent] collectors: unknown collector \"%s\" "
-                            "(known: cpu, mem)\n", name);
+    const char *root = a->cfg->mqtt_topic_root;
+    struct {
+        char *out;
+        enum topic_kind kind;
+    } t[] = {{a->metrics_topic, TOPIC_KIND_METRICS},     {a->heartbeat_topic, TOPIC_KIND_HEARTBEAT},
+             {a->state_topic, TOPIC_KIND_STATE},         {a->inventory_topic, TOPIC_KIND_INVENTORY},
+             {a->config_topic, TOPIC_KIND_CONFIG},       {a->ack_topic, TOPIC_KIND_ACK}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (topic_build(t[i].out, TOPIC_MAX, root, a->host, t[i].kind) != 0)
             return -EINVAL;
-        }
-        if (a->n_collectors == AGENT_MAX_COLLECTORS)
-            return -EINVAL;
-        struct collector_slot *slot = &a->collectors[a->n_collectors];
-        if (known_collectors[k].ctor(a->cfg->proc_root, &slot->c) != 0) {
-            fprintf(stderr, "updraft-agent: collector %s could not start\n", name);
-            return -EINVAL;
-        }
-        a->n_collectors++;
-    }
     return 0;
 }
 
@@ -81,7 +40,12 @@ int agent_new(const struct agent_config *cfg, struct agent **out)
     if (a == NULL)
         return -ENOMEM;
     int rc = -EINVAL;
+    char why[200];
     a->cfg = cfg;
+    a->interval_ms = cfg->interval_ms;
+    a->env = (struct collector_env){.proc_root = cfg->proc_root, .sys_root = cfg->sys_root,
+                                    .top_n = (unsigned)cfg->top_n};
+    snprintf(a->labels, sizeof a->labels, "%s", cfg->tags);
     a->batch = malloc(sizeof *a->batch);
     if (a->batch == NULL) {
         rc = -ENOMEM;
@@ -102,18 +66,19 @@ int agent_new(const struct agent_config *cfg, struct agent **out)
         fprintf(stderr, "updraft-agent: cannot read random bytes for the boot id\n");
         goto out;
     }
-    if (topic_build(a->metrics_topic, TOPIC_MAX, cfg->mqtt_topic_root, a->host,
-                    TOPIC_KIND_METRICS) != 0 ||
-        topic_build(a->heartbeat_topic, TOPIC_MAX, cfg->mqtt_topic_root, a->host,
-                    TOPIC_KIND_HEARTBEAT) != 0 ||
-        topic_build(a->state_topic, TOPIC_MAX, cfg->mqtt_topic_root, a->host,
-                    TOPIC_KIND_STATE) != 0) {
+    if (build_topics(a) != 0) {
         fprintf(stderr, "updraft-agent: [mqtt] topic_root \"%s\" is not a valid topic prefix\n",
                 cfg->mqtt_topic_root);
         goto out;
     }
-    if (add_collectors(a, cfg->collectors) != 0)
+    if (agent_collectors_build(a, cfg->collectors, why, sizeof why) != 0) {
+        fprintf(stderr, "updraft-agent: [agent] collectors: %s\n", why);
         goto out;
+    }
+    if ((rc = agent_inventory_new(a)) != 0) {
+        fprintf(stderr, "updraft-agent: out of memory\n");
+        goto out;
+    }
     a->started_mono_ms = clock_mono_ms();
     *out = a;
     a = NULL;
@@ -127,28 +92,13 @@ void agent_free(struct agent *a)
 {
     if (a == NULL)
         return;
-    for (size_t i = 0; i < a->n_collectors; i++)
-        a->collectors[i].c.destroy(a->collectors[i].c.ctx);
+    agent_collectors_free(a);
+    agent_inventory_free(a);
+    agent_spool_close(a);
     senml_buf_free(&a->buf);
+    free(a->send_buf);
     free(a->batch);
     free(a);
-}
-
-/* Runs every collector into a->batch; a failing source is logged once, not fatal. */
-static void collect(struct agent *a)
-{
-    metric_batch_reset(a->batch, clock_wall_ms());
-    int64_t now = clock_mono_ms();
-    for (size_t i = 0; i < a->n_collectors; i++) {
-        struct collector_slot *s = &a->collectors[i];
-        int rc = s->c.collect(s->c.ctx, now, a->batch);
-        if (rc != 0 && rc != s->last_rc)
-            log_warn("collector %s: %s; skipping it until it recovers", s->c.name,
-                     rc == -ENOSPC ? "batch full" : strerror(-rc));
-        else if (rc == 0 && s->last_rc != 0)
-            log_info("collector %s recovered", s->c.name);
-        s->last_rc = rc;
-    }
 }
 
 static int encode(struct agent *a, bool has_seq, uint64_t seq)
@@ -165,7 +115,7 @@ static int encode(struct agent *a, bool has_seq, uint64_t seq)
 int agent_print_once(struct agent *a)
 {
     nanosleep(&(struct timespec){1, 0}, NULL);
-    collect(a);
+    agent_collect(a);
     if (encode(a, true, 1) != 0)
         return -EIO;
     fwrite(a->buf.data, 1, a->buf.len, stdout);
@@ -173,34 +123,96 @@ int agent_print_once(struct agent *a)
     return fflush(stdout) == 0 ? 0 : -EIO;
 }
 
-static void publish_metrics(struct agent *a)
+static void collect_and_send(struct agent *a)
 {
-    collect(a);
+    agent_collect(a);
     if (a->batch->count == 0)
         return;
     uint64_t seq = a->seq + 1;
     if (encode(a, true, seq) != 0)
         return;
-    a->seq = seq; /* a sequence number is used once its pack exists, even if it is dropped */
-    int rc = a->pub.publish(a->pub.ctx, a->metrics_topic, a->buf.data, a->buf.len, false);
-    if (rc != 0)
-        log_warn("pack %" PRIu64 " dropped: %s", seq,
-                 rc == -ENOSPC ? "buffer full while the broker is unreachable" : "publish failed");
+    a->seq = seq; /* a sequence number is used once its pack exists, even if it is lost */
+    agent_send_live(a, seq);
 }
 
 static void publish_heartbeat(struct agent *a)
 {
-    struct publisher_stats ps = {0};
-    a->pub.stats(a->pub.ctx, &ps);
+    if (!a->pub.connected(a->pub.ctx))
+        return; /* a heartbeat is news, not history: never spooled */
+    uint64_t packs = 0, bytes = 0, dropped = 0;
+    agent_spool_figures(a, &packs, &bytes, &dropped);
     metric_batch_reset(a->batch, clock_wall_ms());
     double uptime_s = (double)(clock_mono_ms() - a->started_mono_ms) / 1000.0;
-    if (metric_batch_add(a->batch, "agent.uptime_s", metric_round(uptime_s, 1)) != 0 ||
-        metric_batch_add(a->batch, "agent.seq", (double)a->seq) != 0 ||
-        metric_batch_add(a->batch, "agent.dropped", (double)ps.dropped) != 0 ||
-        encode(a, false, 0) != 0)
+    struct {
+        const char *name;
+        double value;
+    } rec[] = {{"agent.uptime_s", metric_round(uptime_s, 1)},
+               {"agent.seq", (double)a->seq},
+               {"agent.dropped", (double)dropped},
+               {"agent.spool_packs", (double)packs},
+               {"agent.spool_bytes", (double)bytes},
+               {"agent.config_version", (double)a->config_version},
+               {"agent.config_rejected", (double)a->config_rejected}};
+    for (size_t i = 0; i < sizeof rec / sizeof rec[0]; i++)
+        if (metric_batch_add(a->batch, rec[i].name, rec[i].value) != 0)
+            return;
+    if (encode(a, false, 0) != 0)
         return;
     if (a->pub.publish(a->pub.ctx, a->heartbeat_topic, a->buf.data, a->buf.len, false) != 0)
-        log_debug("heartbeat not sent (not connected)");
+        log_debug("heartbeat not sent");
+}
+
+/* A pushed config: everything is checked before anything changes. */
+static void apply_config(struct agent *a, const void *payload, size_t len)
+{
+    if (len == 0)
+        return; /* a cleared retained message: keep what runs */
+    struct control_config c;
+    char why[200];
+    if (control_config_parse(payload, len, &c, why, sizeof why) != 0) {
+        a->config_rejected++;
+        log_warn("pushed config rejected: %s; keeping version %" PRId64, why, a->config_version);
+        return;
+    }
+    if (c.version == a->config_version)
+        return; /* the retained copy again, after a reconnect */
+    unsigned top_n = c.has_top_n ? c.top_n : a->env.top_n;
+    const char *list = c.has_collectors ? c.collectors : a->collectors_list;
+    if (strcmp(list, a->collectors_list) != 0 || top_n != a->env.top_n) {
+        char keep[CONTROL_COLLECTORS_MAX];
+        unsigned old_top = a->env.top_n;
+        snprintf(keep, sizeof keep, "%s", a->collectors_list);
+        a->env.top_n = top_n;
+        if (agent_collectors_build(a, list, why, sizeof why) != 0) {
+            a->env.top_n = old_top;
+            if (agent_collectors_build(a, keep, why, sizeof why) != 0)
+                log_error("cannot restore collectors \"%s\"", keep);
+            a->config_rejected++;
+            log_warn("pushed config version %" PRId64 " rejected: collectors: %s; keeping "
+                     "version %" PRId64, c.version, why, a->config_version);
+            return;
+        }
+    }
+    if (c.has_interval)
+        a->interval_ms = c.interval_ms;
+    if (c.has_labels)
+        snprintf(a->labels, sizeof a->labels, "%s", c.labels);
+    a->config_version = c.version;
+    log_info("pushed config version %" PRId64 " applied: interval %.1fs, collectors %s, top %u",
+             c.version, (double)a->interval_ms / 1000.0, a->collectors_list, a->env.top_n);
+    if (c.has_labels)
+        agent_inventory_tick(a, clock_mono_ms(), true);
+}
+
+static void on_message(void *user, const char *topic, const void *payload, size_t len,
+                       bool retained)
+{
+    struct agent *a = user;
+    (void)retained;
+    if (strcmp(topic, a->ack_topic) == 0)
+        agent_handle_ack(a, payload, len);
+    else if (strcmp(topic, a->config_topic) == 0)
+        apply_config(a, payload, len);
 }
 
 static int start_publisher(struct agent *a)
@@ -216,47 +228,86 @@ static int start_publisher(struct agent *a)
              UPDRAFT_VERSION, a->boot_id);
     snprintf(will, sizeof will, "{\"state\":\"offline\",\"boot_id\":\"%s\"}", a->boot_id);
     struct publisher_mqtt_options po = {
-        .host = cfg->mqtt_host, .port = (int)cfg->mqtt_port, .client_id = client_id,
-        .keepalive_s = (int)(cfg->mqtt_keepalive_ms / 1000), .username = cfg->mqtt_username,
-        .password = cfg->mqtt_password, .state_topic = a->state_topic, .birth_payload = birth,
-        .will_payload = will, .max_buffered = (int)cfg->mqtt_max_buffered};
+        .host = cfg->mqtt_host,
+        .port = (int)cfg->mqtt_port,
+        .client_id = client_id,
+        .keepalive_s = (int)(cfg->mqtt_keepalive_ms / 1000),
+        .connect_timeout_s = (int)(cfg->mqtt_connect_timeout_ms / 1000),
+        .reconnect_min_ms = cfg->mqtt_reconnect_min_ms,
+        .reconnect_max_ms = cfg->mqtt_reconnect_max_ms,
+        .session_expiry_s = cfg->mqtt_session_expiry_ms / 1000,
+        .max_inflight = (int)cfg->mqtt_max_inflight,
+        .username = cfg->mqtt_username,
+        .password = cfg->mqtt_password,
+        .state_topic = a->state_topic,
+        .birth_payload = birth,
+        .will_payload = will,
+        .subscriptions = {a->ack_topic, a->config_topic, NULL},
+        .on_message = on_message,
+        .user = a,
+        .tls = {.enabled = cfg->mqtt_tls, .ca_file = cfg->mqtt_ca_file,
+                .cert_file = cfg->mqtt_cert_file, .key_file = cfg->mqtt_key_file,
+                .verify = cfg->mqtt_tls_verify},
+    };
     int rc = publisher_mqtt_new(&po, &a->pub);
     if (rc == 0)
         a->has_pub = true;
     return rc;
 }
 
+static int64_t min64(int64_t x, int64_t y)
+{
+    return x < y ? x : y;
+}
+
 int agent_run(struct agent *a, const sigset_t *stop_signals)
 {
+    if (agent_spool_open(a) != 0)
+        return -EIO;
     if (start_publisher(a) != 0) {
         log_error("cannot create the MQTT client for %s:%lld", a->cfg->mqtt_host,
                   (long long)a->cfg->mqtt_port);
         return -EIO;
     }
-    log_info("updraft-agent %s: host %s, boot %s, every %.1fs to mqtt://%s:%lld (%s)",
-             UPDRAFT_VERSION, a->host, a->boot_id, (double)a->cfg->interval_ms / 1000.0,
-             a->cfg->mqtt_host, (long long)a->cfg->mqtt_port, a->metrics_topic);
+    log_info("updraft-agent %s: host %s, boot %s, every %.1fs to %s://%s:%lld (%s), spool %s",
+             UPDRAFT_VERSION, a->host, a->boot_id, (double)a->interval_ms / 1000.0,
+             a->cfg->mqtt_tls ? "mqtts" : "mqtt", a->cfg->mqtt_host,
+             (long long)a->cfg->mqtt_port, a->metrics_topic, a->cfg->spool_dir);
     int64_t next_collect = clock_mono_ms(), next_heartbeat = next_collect;
+    int64_t interval = a->interval_ms;
     for (;;) {
         int64_t now = clock_mono_ms();
+        if (a->interval_ms != interval) { /* a pushed config changed it */
+            interval = a->interval_ms;
+            next_collect = now + interval;
+        }
         if (now >= next_collect) {
-            publish_metrics(a);
-            next_collect += a->cfg->interval_ms;
+            collect_and_send(a);
+            next_collect += interval;
             if (next_collect <= now) /* fell behind (suspend, stall): skip, don't burst */
-                next_collect = now + a->cfg->interval_ms;
+                next_collect = now + interval;
         }
         if (now >= next_heartbeat) {
             publish_heartbeat(a);
             next_heartbeat = now + a->cfg->heartbeat_interval_ms;
         }
-        a->pub.poll(a->pub.ctx, now);
-        int64_t wake = next_collect < next_heartbeat ? next_collect : next_heartbeat;
-        int64_t wait_ms = wake - clock_mono_ms();
-        if (wait_ms > 1000)
-            wait_ms = 1000; /* poll reconnects at least every second */
+        agent_inventory_tick(a, now, false);
+        int64_t backlog_in = agent_send_backlog(a, now);
+        int64_t wait_ms = min64(min64(next_collect, next_heartbeat) - clock_mono_ms(), 500);
+        if (backlog_in >= 0)
+            wait_ms = min64(wait_ms, backlog_in);
         if (wait_ms < 0)
             wait_ms = 0;
-        struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
+        bool was_connected = a->pub.connected(a->pub.ctx);
+        unsigned ev = a->pub.poll(a->pub.ctx, clock_mono_ms(), wait_ms);
+        if (ev & PUBLISHER_POLL_CONNECTED) {
+            agent_send_reconnected(a);
+            agent_inventory_tick(a, clock_mono_ms(), true);
+            publish_heartbeat(a);
+        }
+        /* Disconnected, poll returned at once: sleep here (and catch signals meanwhile). */
+        int64_t sleep_ms = was_connected || (ev & PUBLISHER_POLL_CONNECTED) ? 0 : wait_ms;
+        struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000};
         int sig = sigtimedwait(stop_signals, NULL, &ts);
         if (sig > 0) {
             log_info("%s: stopping", strsignal(sig));
@@ -265,5 +316,6 @@ int agent_run(struct agent *a, const sigset_t *stop_signals)
     }
     a->pub.close(a->pub.ctx, 2000);
     a->has_pub = false;
+    agent_spool_close(a);
     return 0;
 }

@@ -1,7 +1,9 @@
-/* The publisher contract: how a pack leaves the agent. One implementation per transport
- * (publisher_mqtt.c now; CoAP later), behind the same small struct. A publisher announces
- * the host (birth) on each connection, leaves a Last Will where the transport has one, and
- * reconnects by itself when poll is called. Called from the agent's one thread. */
+/* The publisher contract: how packs leave the agent and how the hub's acks and pushed config
+ * come back. One implementation per transport (publisher_mqtt.c now; CoAP later), behind the
+ * same small struct. A publisher announces the host (birth) on each connection, leaves a Last
+ * Will where the transport has one, subscribes to what the agent listens to, and reconnects
+ * with exponential backoff and jitter when poll is called. Everything runs on the agent's one
+ * thread: incoming messages are delivered from inside poll. */
 #ifndef UPDRAFT_AGENT_PUBLISHER_H
 #define UPDRAFT_AGENT_PUBLISHER_H
 
@@ -11,35 +13,70 @@
 
 struct publisher_stats {
     uint64_t published;   /* handed to the transport */
-    uint64_t dropped;     /* refused: transport buffer full while disconnected */
+    uint64_t failed;      /* refused: not connected, in-flight window full, or an error */
     uint64_t connects;    /* successful connections */
+    uint64_t received;    /* messages delivered to on_message */
 };
+
+/* Result bits of poll. */
+#define PUBLISHER_POLL_CONNECTED 1u /* a new connection was made during this call */
+#define PUBLISHER_POLL_LOST 2u      /* the connection was lost during this call */
 
 struct publisher {
     void *ctx;
-    /* Queues one message (QoS 1). Returns 0, -ENOSPC (buffer full: counted as dropped),
-     * -EIO. */
+    /* Sends one message at QoS 1 now. Returns 0, -ENOTCONN (not connected), -EAGAIN (the
+     * in-flight window is full: poll, then retry), -EIO. Nothing is buffered by the
+     * publisher: the agent's spool keeps what must survive. */
     int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, bool retain);
     bool (*connected)(void *ctx);
-    /* Drives (re)connection attempts; cheap when connected. */
-    void (*poll)(void *ctx, int64_t now_mono_ms);
+    /* Drives the connection. Disconnected: attempts a (re)connection when its backoff has
+     * passed (blocking up to the connect timeout), returns at once otherwise. Connected:
+     * waits up to wait_ms for incoming traffic, delivers messages, returns. Returns
+     * PUBLISHER_POLL_* bits. */
+    unsigned (*poll)(void *ctx, int64_t now_mono_ms, int64_t wait_ms);
     void (*stats)(void *ctx, struct publisher_stats *out);
-    /* Publishes the offline state, flushes for up to timeout_ms, disconnects, frees. */
+    /* Publishes the offline state, waits up to timeout_ms for what is in flight,
+     * disconnects, frees. */
     void (*close)(void *ctx, int64_t timeout_ms);
 };
+
+/* Called from poll for each message on a subscribed topic; payload borrowed for the call. */
+typedef void (*publisher_message_fn)(void *user, const char *topic, const void *payload,
+                                     size_t len, bool retained);
+
+struct publisher_tls {
+    bool enabled;
+    const char *ca_file;    /* PEM CA bundle; NULL or "": the system's trust store */
+    const char *cert_file;  /* client certificate (PEM); NULL or "": none */
+    const char *key_file;   /* its private key (PEM) */
+    bool verify;            /* verify the broker's certificate and host name */
+};
+
+#define PUBLISHER_MAX_SUBSCRIPTIONS 4
 
 struct publisher_mqtt_options {
     const char *host;
     int port;
     const char *client_id;
     int keepalive_s;
-    const char *username, *password; /* NULL or "" for none */
-    const char *state_topic;         /* birth and Last Will, retained */
-    const char *birth_payload;       /* published on every connect */
-    const char *will_payload;        /* left with the broker; also sent on close */
-    int max_buffered;                /* messages kept while disconnected */
+    int connect_timeout_s;
+    int64_t reconnect_min_ms, reconnect_max_ms; /* backoff bounds (+-25 % jitter) */
+    int64_t session_expiry_s;                   /* persistent session: the broker keeps our
+                                                 * subscriptions and queues acks meanwhile */
+    int max_inflight;                           /* QoS 1 messages awaiting PUBACK */
+    const char *username, *password;            /* NULL or "" for none */
+    const char *state_topic;                    /* birth and Last Will, retained */
+    const char *birth_payload;                  /* published on every connect */
+    const char *will_payload;                   /* left with the broker; also sent on close */
+    const char *subscriptions[PUBLISHER_MAX_SUBSCRIPTIONS]; /* QoS 1; NULL-terminated */
+    publisher_message_fn on_message;
+    void *user;
+    struct publisher_tls tls;
 };
 
+/* Loads paho-mqtt-c at run time: libpaho-mqtt3c.so.1, or libpaho-mqtt3cs.so.1 when TLS is
+ * enabled (so an agent without TLS never maps OpenSSL: 2 MiB of resident memory saved).
+ * -ENOENT with a logged reason when the library is missing, -EINVAL bad options. */
 int publisher_mqtt_new(const struct publisher_mqtt_options *opts, struct publisher *out)
     __attribute__((warn_unused_result));
 

@@ -39,8 +39,8 @@ const struct config_option hub_config_options[] = {
     OPT("store", "queue_max_batches", CONFIG_TYPE_INT, store_queue_max_batches, 1, 1000000, "4096",
         "packs waiting for the writer before ingest blocks (backpressure)"),
     OPT("store", "out_of_order", CONFIG_TYPE_DURATION, store_out_of_order_ms, S(0), DAYS(7), "1h",
-        "samples this far behind their series' newest are accepted; older ones are refused "
-        "(too_old) unless already stored"),
+        "a 4 h window stays open this long after its end before it is merged; later samples "
+        "are still accepted (their window is merged again)"),
     OPT("store", "max_series", CONFIG_TYPE_INT, store_max_series, 1, 100000000, "1000000",
         "series in all; new ones beyond are refused (too_many_series)"),
     OPT("store", "max_series_per_host", CONFIG_TYPE_INT, store_max_series_per_host, 1, 100000000,

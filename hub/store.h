@@ -47,7 +47,8 @@ enum store_tier {
 const char *store_tier_name(enum store_tier tier); /* "raw", "1m", "5m", "1h" */
 
 struct store_options {
-    int64_t out_of_order_ms;       /* accepted lateness behind a series' newest sample */
+    int64_t out_of_order_ms;       /* a window is merged this long after its end; later
+                                    * samples still go in (the window is merged again) */
     uint64_t max_series;           /* in all */
     uint64_t max_series_per_host;
     int64_t retention_ms[STORE_TIER_COUNT]; /* per tier; 0 keeps forever */
@@ -73,7 +74,7 @@ struct store_append_result {
     uint64_t added;           /* new samples */
     uint64_t duplicates;      /* same identity and value: already stored */
     uint64_t conflicts;       /* same identity, other value: replaced by the newer */
-    uint64_t too_old;         /* beyond the out-of-order window, refused */
+    uint64_t too_old;         /* older than raw retention, refused */
     uint64_t too_many_series; /* would create a series beyond a limit, refused */
 };
 

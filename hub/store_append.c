@@ -69,6 +69,15 @@ static int lookup_written(struct store *st, const struct series *s, int64_t ts_m
     return step == SQLITE_DONE || step == SQLITE_ROW ? 0 : store_fail(st, "lookup chunks");
 }
 
+/* Late samples are welcome (an agent backfills its spool behind live data): a sample for a
+ * window already merged lands in a level-0 chunk and the janitor merges that window again.
+ * Only what raw retention would delete at once is refused. */
+static bool too_old(const struct store *st, int64_t ts_ms, int64_t now_ms)
+{
+    int64_t keep = st->opts.retention_ms[STORE_TIER_RAW];
+    return keep > 0 && ts_ms < now_ms - keep;
+}
+
 int store_apply_numeric(struct store *st, struct series *s, int64_t ts_ms, uint8_t kind,
                         double value, int64_t wal_id, int64_t now_ms, bool replay,
                         struct store_append_result *res, bool *changed)
@@ -88,8 +97,7 @@ int store_apply_numeric(struct store *st, struct series *s, int64_t ts_ms, uint8
         }
     }
     long at = series_head_find(s, ts_ms);
-    bool found = at >= 0, late = s->max_ts_ms != SERIES_NONE_MS &&
-                                ts_ms < s->max_ts_ms - st->opts.out_of_order_ms;
+    bool found = at >= 0, late = too_old(st, ts_ms, now_ms);
     double old = found ? s->head[at].value : 0;
     if (!found && s->flushed_max_ms != SERIES_NONE_MS && ts_ms <= s->flushed_max_ms) {
         int rc = lookup_written(st, s, ts_ms, &found, &old);
@@ -119,10 +127,9 @@ int store_apply_numeric(struct store *st, struct series *s, int64_t ts_ms, uint8
 }
 
 static int apply_text(struct store *st, struct series *s, const struct store_sample *smp,
-                      struct store_append_result *res)
+                      int64_t now_ms, struct store_append_result *res)
 {
-    bool late = s->max_ts_ms != SERIES_NONE_MS &&
-                smp->ts_ms < s->max_ts_ms - st->opts.out_of_order_ms;
+    bool late = too_old(st, smp->ts_ms, now_ms);
     sqlite3_stmt *q = st->stmt[late ? STMT_TEXT_SELECT : STMT_TEXT_INSERT];
     int step;
     if (!late) {
@@ -229,7 +236,7 @@ static int append_locked(struct store *st, const char *host, const struct store_
             s->touched = true;
         }
         if (smp->kind == STORE_KIND_STRING || smp->kind == STORE_KIND_DATA) {
-            if ((rc = apply_text(st, s, smp, res)) != 0)
+            if ((rc = apply_text(st, s, smp, now_ms, res)) != 0)
                 return rc;
             continue;
         }

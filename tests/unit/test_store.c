@@ -184,27 +184,41 @@ static void a_resent_sample_is_a_duplicate_and_another_value_a_conflict_in_every
     assert_int_equal(stats(f).samples, 10);
 }
 
-static void refuses_samples_older_than_the_out_of_order_window_unless_already_stored(void **state)
+/* An agent backfills its spool behind live data: late samples go in, even into windows
+ * already merged (the window is merged again); only what raw retention would delete at once
+ * is refused, unless it is an exact resend. */
+static void accepts_late_samples_into_merged_windows_and_refuses_only_beyond_retention(void **state)
 {
     struct fixture *f = *state;
     f->opts.out_of_order_ms = HOUR_MS;
+    f->opts.retention_ms[STORE_TIER_RAW] = 7 * DAY_MS;
     open_store(f);
     assert_int_equal(put1(f, "m", T0, 1).added, 1);
-    assert_int_equal(put1(f, "m", T0 + 2 * HOUR_MS, 2).added, 1);
-    /* Within the hour behind the newest: accepted, even out of order. */
-    assert_int_equal(put1(f, "m", T0 + HOUR_MS + 1, 3).added, 1);
-    struct store_append_result r = put1(f, "m", T0 + HOUR_MS - 1, 4);
+    assert_int_equal(put1(f, "m", T0 + 9 * HOUR_MS, 2).added, 1);
+    /* Two days behind the newest, within retention (appends run at now = T0): accepted. */
+    assert_int_equal(put1(f, "m", T0 - 2 * DAY_MS, 3).added, 1);
+    struct store_append_result r = put1(f, "m", T0 - 7 * DAY_MS - 1, 4);
     assert_int_equal(r.too_old, 1);
     assert_int_equal(r.added, 0);
-    /* An exact resend of an old sample is a duplicate, not a refusal. */
-    r = put1(f, "m", T0, 1);
-    assert_int_equal(r.duplicates, 1);
-    assert_int_equal(r.too_old, 0);
-    assert_int_equal(put1(f, "m", T0, 5).too_old, 1);
+    /* Merge the sealed windows, then write into one of them again. */
+    maintain_until_done(f, T0 + 14 * HOUR_MS);
+    assert_true(stats(f).compactions >= 2);
+    uint64_t merged = stats(f).compactions;
+    assert_int_equal(put1(f, "m", T0 + 1000, 5).added, 1);
+    assert_int_equal(put1(f, "m", T0, 1).duplicates, 1);     /* resend of a merged sample */
+    assert_int_equal(put1(f, "m", T0 + 1000, 6).conflicts, 1); /* newest value wins */
+    maintain_until_done(f, T0 + 14 * HOUR_MS);
+    assert_true(stats(f).compactions > merged);
+    assert_int_equal(put1(f, "m", T0 + 1000, 6).duplicates, 1);
     struct points c;
     read_all(f, "m", &c);
-    assert_int_equal(c.n, 3);
-    assert_true(c.v[0] == 1);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.ts[0], T0 - 2 * DAY_MS);
+    assert_true(c.v[0] == 3);
+    assert_int_equal(c.ts[1], T0);
+    assert_int_equal(c.ts[2], T0 + 1000);
+    assert_true(c.v[2] == 6);
+    assert_int_equal(c.ts[3], T0 + 9 * HOUR_MS);
 }
 
 static void refuses_new_series_beyond_the_limits_but_keeps_existing_ones(void **state)
@@ -518,7 +532,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(returns_samples_in_time_order_whatever_the_arrival_order),
         T(a_resent_sample_is_a_duplicate_and_another_value_a_conflict_in_every_layer),
-        T(refuses_samples_older_than_the_out_of_order_window_unless_already_stored),
+        T(accepts_late_samples_into_merged_windows_and_refuses_only_beyond_retention),
         T(refuses_new_series_beyond_the_limits_but_keeps_existing_ones),
         T(a_committed_sample_survives_a_crash_and_an_uncommitted_one_does_not),
         T(replay_skips_what_was_folded_and_keeps_what_was_not),
