@@ -13,8 +13,10 @@
 #include "common/clock.h"
 #include "edge-agent/agent_config.h"
 #include "edge-agent/agent_internal.h"
+#include "edge-agent/connscan.h"
 #include "edge-agent/identity.h"
 #include "edge-agent/pack.h"
+#include "edge-agent/procscan.h"
 
 #define LOG_MODULE "agent"
 #include "common/log.h"
@@ -71,6 +73,12 @@ int agent_new(const struct agent_config *cfg, struct agent **out)
                 cfg->mqtt_topic_root);
         goto out;
     }
+    struct procscan_config pc = {.proc_root = cfg->proc_root};
+    struct connscan_config cc = {.proc_root = cfg->proc_root};
+    if (procscan_new(&pc, &a->procscan) != 0 || connscan_new(&cc, &a->connscan) != 0) {
+        fprintf(stderr, "updraft-agent: [agent] proc_root \"%s\" is too long\n", cfg->proc_root);
+        goto out;
+    }
     if (agent_collectors_build(a, cfg->collectors, why, sizeof why) != 0) {
         fprintf(stderr, "updraft-agent: [agent] collectors: %s\n", why);
         goto out;
@@ -93,6 +101,8 @@ void agent_free(struct agent *a)
     if (a == NULL)
         return;
     agent_collectors_free(a);
+    procscan_free(a->procscan);
+    connscan_free(a->connscan);
     agent_inventory_free(a);
     agent_spool_close(a);
     senml_buf_free(&a->buf);
@@ -316,6 +326,11 @@ int agent_run(struct agent *a, const sigset_t *stop_signals)
     }
     a->pub.close(a->pub.ctx, 2000);
     a->has_pub = false;
+    uint64_t packs = 0, bytes = 0, dropped = 0;
+    agent_spool_figures(a, &packs, &bytes, &dropped);
+    log_info("boot %s ends at pack %" PRIu64 " (sent live %" PRIu64 ", backlog %" PRIu64
+             "; %" PRIu64 " acknowledged); %" PRIu64 " packs stay in the spool",
+             a->boot_id, a->seq, a->live_sent, a->backlog_sent, a->acked, packs);
     agent_spool_close(a);
     return 0;
 }

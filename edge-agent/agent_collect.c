@@ -12,23 +12,53 @@
 #define LOG_MODULE "agent"
 #include "common/log.h"
 
-static int cpu_new(const struct collector_env *env, struct collector *out)
+static int cpu_new(struct agent *a, struct collector *out)
 {
-    return collector_cpu_new(env->proc_root, out);
+    return collector_cpu_new(a->env.proc_root, out);
 }
 
-static int mem_new(const struct collector_env *env, struct collector *out)
+static int mem_new(struct agent *a, struct collector *out)
 {
-    return collector_mem_new(env->proc_root, out);
+    return collector_mem_new(a->env.proc_root, out);
 }
 
-typedef int (*collector_ctor)(const struct collector_env *env, struct collector *out);
+static int disk_new(struct agent *a, struct collector *out)
+{
+    return collector_disk_new(&a->env, out);
+}
+
+static int net_new(struct agent *a, struct collector *out)
+{
+    return collector_net_new(&a->env, out);
+}
+
+static int gpu_new(struct agent *a, struct collector *out)
+{
+    return collector_gpu_new(&a->env, out);
+}
+
+static int proc_new(struct agent *a, struct collector *out)
+{
+    return collector_proc_new(&a->env, a->procscan, out);
+}
+
+static int container_new(struct agent *a, struct collector *out)
+{
+    return collector_container_new(&a->env, a->procscan, out);
+}
+
+static int conn_new(struct agent *a, struct collector *out)
+{
+    return collector_conn_new(&a->env, a->connscan, out);
+}
+
+typedef int (*collector_ctor)(struct agent *a, struct collector *out);
 static const struct {
     const char *name;
     collector_ctor ctor;
 } known_collectors[] = {
-    {"cpu", cpu_new},
-    {"mem", mem_new},
+    {"cpu", cpu_new},   {"mem", mem_new},   {"disk", disk_new},           {"net", net_new},
+    {"gpu", gpu_new},   {"proc", proc_new}, {"container", container_new}, {"conn", conn_new},
 };
 
 #define N_KNOWN (sizeof known_collectors / sizeof known_collectors[0])
@@ -87,7 +117,7 @@ int agent_collectors_build(struct agent *a, const char *list, char *why, size_t 
             continue;
         struct collector_slot *slot = &a->collectors[a->n_collectors];
         *slot = (struct collector_slot){0};
-        if (known_collectors[k].ctor(&a->env, &slot->c) != 0) {
+        if (known_collectors[k].ctor(a, &slot->c) != 0) {
             snprintf(why, cap, "collector %s could not start", name);
             agent_collectors_free(a);
             return -EINVAL;

@@ -18,6 +18,8 @@
 
 struct spool;
 struct agent_inventory;
+struct procscan;
+struct connscan;
 
 struct collector_slot {
     struct collector c;
@@ -38,6 +40,8 @@ struct agent {
     int64_t config_version;     /* last pushed version applied; 0 = none */
     uint64_t config_rejected;
     struct collector_env env;
+    struct procscan *procscan;  /* shared by the proc and container collectors and inventory */
+    struct connscan *connscan;  /* shared by the conn collector and the inventory */
     struct collector_slot collectors[AGENT_MAX_COLLECTORS];
     size_t n_collectors;
 
@@ -53,6 +57,7 @@ struct agent {
     uint64_t live_sent, backlog_sent, acked, spool_errors;
     double backfill_tokens;
     int64_t backfill_at_mono_ms;
+    int64_t last_ack_mono_ms;   /* 0 = no ack yet */
     void *send_buf;             /* a backlog pack read from the spool */
     size_t send_cap;
 

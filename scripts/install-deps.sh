@@ -13,7 +13,7 @@ libpaho-mqtt-dev
 libjansson-dev libmicrohttpd-dev libsqlite3-dev
 libcmocka-dev clang libclang-rt-14-dev
 python3
-curl jq procps
+curl jq procps openssl
 "
 
 # Peers of the store benchmarks (bench/prometheus.sh: promtool). Only promtool is used; on a

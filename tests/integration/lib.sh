@@ -74,12 +74,21 @@ start_hub() {
     wait_until 20 curl -fs -o /dev/null "$API/health" || { echo "# hub did not start"; tail -20 "$WORK/hub.log" >&2; return 1; }
 }
 
-# start_agent HOST_ID [flags...]
+# start_agent HOST_ID [flags...]: the agent with its spool in $WORK/spool-HOST and quick
+# reconnects (later flags override these).
 start_agent() {
     local host=$1
     shift
-    "$AGENT_BIN" --mqtt.port="$MQTT_PORT" --agent.host_id="$host" "$@" 2>>"$WORK/agent-$host.log" &
+    "$AGENT_BIN" --mqtt.port="$MQTT_PORT" --agent.host_id="$host" --spool.dir="$WORK/spool-$host" \
+        --mqtt.reconnect_max=2s --mqtt.connect_timeout=2s "$@" 2>>"$WORK/agent-$host.log" &
     PIDS[agent-$host]=$!
+}
+
+# heartbeat_value HOST NAME: the value of record NAME in the host's next heartbeat (waits up
+# to 15 s for one), e.g. heartbeat_value web-1 agent.spool_packs.
+heartbeat_value() {
+    mosquitto_sub -p "$MQTT_PORT" -t "updraft/v1/$1/heartbeat" -C 1 -W 15 2>/dev/null |
+        jq -r --arg n "$2" '.[] | select(.n == $n) | .v'
 }
 
 # stop NAME [SIGNAL]: signals the process and waits for it; returns its exit status.
