@@ -78,7 +78,7 @@ wait_port "$MQTT_PORT" "${pids[0]}" mosquitto
 pids+=($!)
 wait_port "$HTTP_PORT" "${pids[1]}" updraft-hub
 
-"$BUILD/updraft-agent" --mqtt.port="$MQTT_PORT" 2>>"$RUN_DIR/agent.log" &
+"$BUILD/updraft-agent" --mqtt.port="$MQTT_PORT" --spool.dir="$RUN_DIR/spool" 2>>"$RUN_DIR/agent.log" &
 pids+=($!)
 
 cat <<MSG
@@ -86,6 +86,7 @@ updraft is running on this machine:
   API     http://127.0.0.1:$HTTP_PORT   (try: curl http://127.0.0.1:$HTTP_PORT/api/v1/hosts)
   broker  mqtt://127.0.0.1:$MQTT_PORT   (try: mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t 'updraft/#' -v)
   logs    $RUN_DIR/hub.log  $RUN_DIR/agent.log  $RUN_DIR/mosquitto.log
+  spool   $RUN_DIR/spool   (the agent's packs until the hub acknowledges them)
 Ctrl-C stops everything.
 MSG
 

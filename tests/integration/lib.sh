@@ -45,7 +45,8 @@ free_port() {
     return 1
 }
 
-# start_broker NAME: writes a config and starts mosquitto; sets MQTT_PORT.
+# start_broker: writes a config and starts mosquitto; sets MQTT_PORT. BROKER_EXTRA (lines of
+# mosquitto.conf, e.g. a TLS listener) is appended when set.
 start_broker() {
     MQTT_PORT=${MQTT_PORT:-$(free_port)}
     mkdir -p "$WORK/mosquitto"
@@ -58,6 +59,7 @@ max_queued_messages 0
 max_queued_bytes 268435456
 user $(id -un)
 log_dest file $WORK/mosquitto.log
+${BROKER_EXTRA:-}
 CONF
     "$MOSQUITTO" -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.stderr" &
     PIDS[broker]=$!
