@@ -23,7 +23,9 @@ COLLECTD=$(command -v collectd || echo /usr/sbin/collectd)
 unset UPDRAFT_CONFIG # the agent's defaults, not a config file of this machine
 CLK_TCK=$(getconf CLK_TCK)
 
-case $WINDOW_S$WARMUP_S in *[!0-9]*) echo "# agent: AGENT_BENCH_*SECONDS must be whole seconds"; exit 1 ;; esac
+case $WINDOW_S$WARMUP_S in
+*[!0-9]*) echo "# agent: AGENT_BENCH_*SECONDS must be whole seconds"; exit 1 ;;
+esac
 [ "$WINDOW_S" -ge 2 ] || { echo "# agent: AGENT_BENCH_SECONDS must be at least 2"; exit 1; }
 for f in "$AGENT_BIN" "$MOSQUITTO"; do
     [ -x "$f" ] || { echo "# agent: $f missing (make all)"; exit 1; }
@@ -114,7 +116,8 @@ measure() {
     for ((i = 0; i < WINDOW_S; i++)); do
         sleep 1
         for name; do
-            rss=$(status_field "${PIDS[$name]}" VmRSS:) || { echo "# agent: $name exited during the window"; return 1; }
+            rss=$(status_field "${PIDS[$name]}" VmRSS:) ||
+                { echo "# agent: $name exited during the window"; return 1; }
             echo "$rss" >>"$WORK/rss-$name"
         done
     done
@@ -139,7 +142,8 @@ report() {
         'BEGIN { printf "%s_cpu_runtime_pct %.4f %%\n", p, 100 * (ns / 1e9) / (cs / 100) }'
     echo "$2_threads $(status_field "${PIDS[$1]}" Threads:) threads"
     # utime/stime are counted in ticks: at ~0.1 % a window holds only a few of them
-    echo "# $2: ${TICKS[$1]} CPU ticks of 1/$CLK_TCK s in $((WALL_CS / 100)) s, $(wc -l <"$WORK/rss-$1") RSS samples"
+    echo "# $2: ${TICKS[$1]} CPU ticks of 1/$CLK_TCK s in $((WALL_CS / 100)) s," \
+        "$(wc -l <"$WORK/rss-$1") RSS samples"
 }
 
 run() {
@@ -167,7 +171,8 @@ run() {
     if $with_hub; then
         local added
         added=$(stat_field '.writer.added' 2>/dev/null)
-        [ "${added:-0}" -gt 0 ] 2>/dev/null || { echo "# agent: the hub received no samples"; return 1; }
+        [ "${added:-0}" -gt 0 ] 2>/dev/null ||
+            { echo "# agent: the hub received no samples"; return 1; }
         echo "# agent: the hub committed $added samples"
     fi
     report "agent-$AGENT_HOST" agent
@@ -178,7 +183,7 @@ run() {
     # From the exact runtimes: in a minute or two each process gets only a few ticks.
     local a=${RUNTIME[agent-$AGENT_HOST]} c=${RUNTIME[collectd]}
     if [ "$a" -le 0 ] || [ "$c" -le 0 ]; then
-        echo "# agent: no schedstat runtime; the CPU ratio counts ticks"
+        echo "# agent: a runtime of 0 (no schedstat, or a short window); the CPU ratio counts ticks"
         a=${TICKS[agent-$AGENT_HOST]} c=${TICKS[collectd]}
     fi
     if [ "$c" -gt 0 ]; then
