@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: runs every benchmark binary built from bench/*.c, then the scripted ones
-# (bench/e2e.sh, bench/prometheus.sh); each prints one "name value unit" line per figure under
-# a "# name" header. Compare ratios within one run: machines are shared. A failing benchmark
-# makes the run exit 1; the others still run.
+# (bench/e2e.sh, bench/prometheus.sh, bench/agent.sh); each prints one "name value unit" line
+# per figure under a "# name" header. Compare ratios within one run: machines are shared. A
+# failing benchmark makes the run exit 1; the others still run.
 # Benchmarks that read a data set get the realistic host metrics of
 # ../shared/tools/hostmetrics_gen.py (BENCH_HOSTS x BENCH_DAYS, cached in BENCH_DATA_DIR):
 # SenML JSON lines for ours, OpenMetrics text for promtool (only when promtool is installed).
@@ -63,4 +63,6 @@ echo "# e2e"
 bash "$BENCH_DIR/e2e.sh" "$BUILD" || rc=1
 echo "# prometheus"
 bash "$BENCH_DIR/prometheus.sh" "$om" "$(cat "$data.samples" 2>/dev/null)" || rc=1
+echo "# agent"
+bash "$BENCH_DIR/agent.sh" "$BUILD" || rc=1 # last: no other benchmark runs in its window
 exit $rc

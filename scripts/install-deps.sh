@@ -19,8 +19,12 @@ curl jq procps openssl
 # Peers of the store benchmarks (bench/prometheus.sh: promtool). Only promtool is used; on a
 # machine run by systemd the package also enables and starts its own Prometheus server (:9090),
 # left as the administrator sets it, like mosquitto's.
+# Peer of the agent benchmark (bench/agent.sh): collectd-core, the daemon and its plugins
+# without the `collectd` package's /etc/collectd/collectd.conf. Its unit and init script do
+# not start without that file; the bench runs its own instance from a generated config.
 BENCH_PACKAGES="
 prometheus
+collectd-core
 "
 
 case "${1:-}" in
@@ -61,3 +65,15 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends $missing
 # mosquitto's package starts a system broker on 1883; updraft runs its own brokers
 # from generated configs, so the system one is left as the administrator set it.
+# collectd is different: a system collectd would run beside the agent benchmark's own and
+# skew its figures, and nothing of updraft needs one, so if our install started one (a
+# collectd.conf left by an earlier `collectd` package), it is stopped.
+case " $missing " in
+*" collectd-core "*)
+    if [ -d /run/systemd/system ]; then
+        $SUDO systemctl stop collectd.service >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/collectd ]; then
+        $SUDO /etc/init.d/collectd stop >/dev/null 2>&1 || true
+    fi
+    ;;
+esac
