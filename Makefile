@@ -93,6 +93,13 @@ $(BRIDGE_BIN): $(call obj,bridge/main.c $(BRIDGE_SRCS)) $(COMMON_LIB)
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c $(SUPPORT_SRCS)) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(TEST_LIBS)
+# The gpu collector's tests dlopen this stand-in for NVML (tests/fakes/fake_nvml.c) from
+# next to the test binaries. A plain shared object (no sanitizers: nothing of it is linked in).
+FAKE_NVML := $(BUILD)/tests/fake-nvml/libnvidia-ml.so.1
+$(FAKE_NVML): tests/fakes/fake_nvml.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARNINGS) -O1 -g -fPIC -shared -o $@ $<
+$(BUILD)/tests/test_collectors_sys: | $(FAKE_NVML)
 $(BUILD)/tests/tools/%: $(call obj,tests/tools/%.c) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(TEST_LIBS)
@@ -112,6 +119,8 @@ FUZZ_EXTRA_fuzz_chunk := hub/chunk.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_wal := hub/wal.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_rollup := hub/rollup.c hub/chunk.c hub/chunk_bits.c hub/query.c
 FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
+FUZZ_EXTRA_fuzz_collectors_sys := edge-agent/collector_disk.c edge-agent/collector_net.c \
+    edge-agent/proc_lines.c edge-agent/batch.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)

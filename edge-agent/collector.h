@@ -7,6 +7,7 @@
 #ifndef UPDRAFT_AGENT_COLLECTOR_H
 #define UPDRAFT_AGENT_COLLECTOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "edge-agent/batch.h"
@@ -44,5 +45,45 @@ int collector_cpu_new(const char *proc_root, struct collector *out) __attribute_
 /* Memory: /proc/meminfo. Emits mem.used_pct, mem.used_mb, mem.available_mb, mem.cache_mb,
  * mem.swap_pct (see docs/metrics.md for the formulas). */
 int collector_mem_new(const char *proc_root, struct collector *out) __attribute__((warn_unused_result));
+
+/* Disk: the used share of every real filesystem and the I/O rates of whole disks (formulas in
+ * docs/metrics.md). Reads <proc_root>/self/mountinfo (<proc_root>/mounts when it is absent),
+ * <proc_root>/diskstats and <sys_root>/block, and calls env->statvfs_fn on the mount points.
+ * Emits disk.used_pct (label mount; pseudo filesystems and further bind mounts of a device
+ * left out, as are mount points longer than AGENT_LABEL_MAX - 1 bytes) and, per whole disk
+ * (label device; partitions, loop, ram, zram and dm devices left out), disk.iops_read,
+ * disk.iops_write (operations/s), disk.throughput_read_mbps and disk.throughput_write_mbps
+ * (megabits/s, 10^6 bit/s) over the interval since the previous call. The constructor takes
+ * the first diskstats reading (stamped with clock_mono_ms()), so the first collect already
+ * has rates; a device whose counters went backwards gets none that cycle. env->proc_root and
+ * env->sys_root must not be NULL (-EINVAL). */
+int collector_disk_new(const struct collector_env *env, struct collector *out)
+    __attribute__((warn_unused_result));
+
+/* Network: per interface of <proc_root>/net/dev except lo (label interface) net.rx_mbps and
+ * net.tx_mbps (megabits/s, 10^6 bit/s), net.errors and net.drops (receive + transmit errors
+ * and drops during the interval since the previous call), and net.sockets_active, the TCP +
+ * UDP sockets in use from <proc_root>/net/sockstat plus TCP6 + UDP6 from net/sockstat6 (0
+ * when that file is absent). The constructor takes the first net/dev reading (stamped with
+ * clock_mono_ms()); an interface whose counters went backwards (reset or 32-bit wrap) gets
+ * nothing that cycle. env->proc_root must not be NULL (-EINVAL). */
+int collector_net_new(const struct collector_env *env, struct collector *out)
+    __attribute__((warn_unused_result));
+
+/* GPU: per NVIDIA GPU (label gpu_index, NVML's index) gpu.utilization (%), gpu.memory_used_mb
+ * and gpu.memory_total_mb (MiB), gpu.temperature_c (degrees Celsius) and gpu.power_w (watts);
+ * a query a GPU does not support is left out. NVML is loaded by the constructor with
+ * dlopen("libnvidia-ml.so.1"), or the library named by the environment variable
+ * UPDRAFT_NVML_LIBRARY when set and not empty (read with secure_getenv; for tests and for
+ * drivers installed off the library path), initialized, and its device handles taken; it is
+ * shut down and unloaded by destroy. It is looked for once: without the library, a driver or
+ * a GPU the constructor still succeeds and collect returns -ENOENT (-EIO when every query
+ * of every GPU fails). env is not read otherwise but must not be NULL (-EINVAL). */
+int collector_gpu_new(const struct collector_env *env, struct collector *out)
+    __attribute__((warn_unused_result));
+
+/* Whether c is a GPU collector that found at least one GPU (has_gpu for the inventory). False
+ * for NULL and for collectors of other kinds. */
+bool collector_gpu_present(const struct collector *c);
 
 #endif
