@@ -174,6 +174,9 @@ static void handle_stats(struct api *api, const struct http_request *req,
                   (json_int_t)ss.compactions, "retention_deleted",
                   (json_int_t)ss.retention_deleted, "janitor_runs", (json_int_t)ws.janitor_runs,
                   "janitor_errors", (json_int_t)ws.janitor_errors));
+    json_t *ledger = api_ledger_totals_json(api);
+    json_object_set_new(ledger, "not_recorded", json_integer((json_int_t)ws.ledger_errors));
+    json_object_set_new(body, "ledger", ledger);
     api_respond_json(resp, 200, body);
 }
 
@@ -182,9 +185,10 @@ static void handle_index(struct api *api, const struct http_request *req,
 {
     (void)req;
     api_respond_json(resp, 200,
-                 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s,s,s,s]}", "name", "updraft-hub",
+                 json_pack("{s:s,s:s,s:[s,s,s,s,s,s,s,s,s,s,s,s]}", "name", "updraft-hub",
                            "version", api->version, "endpoints", "/health", "/ready",
                            "/api/v1/ping", "/api/v1/hosts", "/api/v1/hosts/{id}",
+                           "/api/v1/hosts/{id}/gaps",
                            "/api/v1/metrics/query", "/api/v1/metrics/names",
                            "/api/v1/query/stats", "/api/v1/export", "/api/v1/reports/export",
                            "/api/v1/export/download"));
@@ -216,13 +220,23 @@ void api_handle(void *user, const struct http_request *req, struct http_response
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     const char *host_prefix = "/api/v1/hosts/";
     if (strncmp(req->path, host_prefix, strlen(host_prefix)) == 0) {
-        const char *id = req->path + strlen(host_prefix);
-        if (!topic_host_valid(id, strlen(id))) {
+        /* {id} or {id}/gaps */
+        const char *id_text = req->path + strlen(host_prefix);
+        const char *slash = strchr(id_text, '/');
+        size_t id_len = slash != NULL ? (size_t)(slash - id_text) : strlen(id_text);
+        bool gaps = slash != NULL && strcmp(slash, "/gaps") == 0;
+        char id[TOPIC_HOST_MAX + 1];
+        bool valid = (slash == NULL || gaps) && topic_host_valid(id_text, id_len);
+        if (valid)
+            snprintf(id, sizeof id, "%.*s", (int)id_len, id_text);
+        if (!valid) {
             api_respond_error(resp, 404, "NOT_FOUND", "no such endpoint: %.200s", req->path);
         } else if (!get) {
             resp->allow = "GET, HEAD";
             api_respond_error(resp, 405, "METHOD_NOT_ALLOWED", "%.16s is not allowed on %.100s",
                               req->method, req->path);
+        } else if (gaps) {
+            api_host_gaps(api, req, resp, id);
         } else {
             api_host_detail(api, req, resp, id);
         }

@@ -13,6 +13,7 @@
 
 struct store;
 struct hosts;
+struct ledger;
 struct ingest;
 struct writer;
 struct mqtt_client;
@@ -20,6 +21,8 @@ struct mqtt_client;
 struct api {
     struct store *reader;           /* read-only handle */
     struct hosts *hosts;
+    struct ledger *ledger;          /* the loss ledger (read-only here) */
+    int64_t ledger_settle_ms;       /* shown with the gaps */
     struct ingest *ingest;
     struct writer *writer;
     struct mqtt_client *mqtt;       /* for /ready */

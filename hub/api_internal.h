@@ -1,6 +1,7 @@
 /* Shared between the API's files (api.c: routing, health, hosts, stats; api_params.c: the
  * parameters the data endpoints share; api_metrics.c: metric queries, names, host detail;
- * api_export.c: CSV export and its signed download links). Same thread rules as api.h. */
+ * api_ledger.c: the loss ledger; api_export.c: CSV export and its signed download links).
+ * Same thread rules as api.h. */
 #ifndef UPDRAFT_HUB_API_INTERNAL_H
 #define UPDRAFT_HUB_API_INTERNAL_H
 
@@ -66,6 +67,12 @@ void api_metrics_query(struct api *api, const struct http_request *req, struct h
 void api_metric_names(struct api *api, const struct http_request *req, struct http_response *resp);
 void api_host_detail(struct api *api, const struct http_request *req, struct http_response *resp,
                      const char *host_id);
+
+/* GET /api/v1/hosts/{id}/gaps: the host's loss ledger (404 for an unknown host). */
+void api_host_gaps(struct api *api, const struct http_request *req, struct http_response *resp,
+                   const char *host_id);
+/* The "ledger" object of /api/v1/query/stats: the totals of every host. */
+json_t *api_ledger_totals_json(struct api *api);
 
 /* GET /api/v1/export (streamed CSV), POST /api/v1/reports/export (a signed download link),
  * GET /api/v1/export/download?token= (the CSV the link names). */

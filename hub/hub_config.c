@@ -72,6 +72,9 @@ const struct config_option hub_config_options[] = {
         "200ms", "acks of committed packs go to <root>/v1/<host>/ack at most this often per host"),
     OPT("hosts", "stale_after", CONFIG_TYPE_DURATION, hosts_stale_after_ms, S(1), DAYS(1), "90s",
         "a host with no message for this long is offline (3 heartbeats)"),
+    OPT("ledger", "settle", CONFIG_TYPE_DURATION, ledger_settle_ms, S(1), DAYS(400), "24h",
+        "a sequence gap still open after this long is counted lost (set it to the agents' spool "
+        "age bound: nothing older is resent)"),
     OPT("api", "max_range", CONFIG_TYPE_DURATION, api_max_range_ms, S(1), DAYS(400), "400d",
         "longest range a query may ask"),
     OPT("api", "export_url_ttl", CONFIG_TYPE_DURATION, api_export_url_ttl_ms, S(1), DAYS(30),

@@ -42,6 +42,7 @@ struct hub_config {
     int64_t ingest_max_hosts;
     int64_t ingest_ack_interval_ms;
     int64_t hosts_stale_after_ms;
+    int64_t ledger_settle_ms;
     int64_t api_max_range_ms;
     int64_t api_export_url_ttl_ms;
     char *api_export_secret_file;

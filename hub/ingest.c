@@ -220,8 +220,8 @@ static enum ingest_reason decode_reason(int rc, const struct senml_error *err)
 
 /* Builds a writer batch from a decoded pack; on refusal returns the reason (>= 0). */
 static int build_batch(struct ingest *in, const char *host, struct senml_pack *pack,
-                       int64_t now_wall_ms, struct writer_batch **out, struct host_pack_info *info,
-                       char *detail, size_t detail_size)
+                       bool heartbeat, int64_t now_wall_ms, struct writer_batch **out,
+                       struct host_pack_info *info, char *detail, size_t detail_size)
 {
     struct writer_batch *b = calloc(1, sizeof *b);
     if (b == NULL)
@@ -255,6 +255,11 @@ static int build_batch(struct ingest *in, const char *host, struct senml_pack *p
             } else if (strcmp(s->metric, "mem.used_pct") == 0) {
                 info->has_mem = true;
                 info->mem_pct = s->value;
+            } else if (heartbeat && strcmp(s->metric, "agent.dropped") == 0 && s->value >= 0 &&
+                       s->value <= 9007199254740992.0) {
+                /* the agent's own count of packs it dropped (cumulative per boot) */
+                b->has_dropped = true;
+                b->dropped = (uint64_t)s->value;
             }
         }
     }
@@ -270,7 +275,7 @@ out:
     return rc;
 }
 
-static void handle_pack(struct ingest *in, const char *topic, const char *host,
+static void handle_pack(struct ingest *in, const char *topic, const char *host, bool heartbeat,
                         const char *payload, size_t len, int64_t now_wall_ms, int64_t now_mono_ms)
 {
     struct senml_pack *pack = NULL;
@@ -291,7 +296,8 @@ static void handle_pack(struct ingest *in, const char *topic, const char *host,
     struct host_pack_info info = {.boot_id = pack->boot_id, .has_seq = pack->has_seq,
                                   .seq = pack->seq, .samples = pack->count};
     struct writer_batch *batch = NULL;
-    rc = build_batch(in, host, pack, now_wall_ms, &batch, &info, detail, sizeof detail);
+    rc = build_batch(in, host, pack, heartbeat, now_wall_ms, &batch, &info, detail,
+                     sizeof detail);
     if (rc != 0) {
         if (rc == -ENOMEM)
             snprintf(detail, sizeof detail, "out of memory");
@@ -371,7 +377,8 @@ void ingest_message(struct ingest *in, const char *topic, const void *payload, s
     switch (kind) {
     case TOPIC_KIND_METRICS:
     case TOPIC_KIND_HEARTBEAT:
-        handle_pack(in, topic, host, payload, len, now_wall_ms, now_mono_ms);
+        handle_pack(in, topic, host, kind == TOPIC_KIND_HEARTBEAT, payload, len, now_wall_ms,
+                    now_mono_ms);
         break;
     case TOPIC_KIND_STATE:
         handle_state(in, topic, host, payload, len, now_wall_ms, now_mono_ms);

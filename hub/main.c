@@ -18,6 +18,7 @@
 #include "hub/hub_config.h"
 #include "hub/hosts.h"
 #include "hub/ingest.h"
+#include "hub/ledger.h"
 #include "hub/store.h"
 #include "hub/writer.h"
 
@@ -47,10 +48,22 @@ static void load_host(void *user, const struct store_host *rec)
         log_warn("host %s from the store not loaded (host limit)", rec->id);
 }
 
+static int load_ledger_host(void *user, const struct store_ledger_host *rec)
+{
+    int rc = ledger_load(user, rec);
+    if (rc == -EBADMSG || rc == -EEXIST) {
+        log_warn("loss ledger of host %s in the store is not valid; starting it afresh",
+                 rec->host);
+        return 0;
+    }
+    return rc;
+}
+
 struct hub {
     struct hub_config cfg;
     struct store *store, *reader;
     struct hosts *hosts;
+    struct ledger *ledger;
     struct writer *writer;
     struct ingest *ingest;
     struct mqtt_client *mqtt;
@@ -147,6 +160,14 @@ static int hub_open_store(struct hub *h)
         log_error("cannot load hosts: %s", store_errmsg(h->store));
         return -EIO;
     }
+    struct ledger_options lo;
+    ledger_options_default(&lo);
+    lo.settle_ms = h->cfg.ledger_settle_ms;
+    if (ledger_new(&lo, &h->ledger) != 0 ||
+        store_ledger_load(h->store, load_ledger_host, h->ledger) != 0) {
+        log_error("cannot load the loss ledger: %s", store_errmsg(h->store));
+        return -EIO;
+    }
     struct writer_options wo = {.queue_max_batches = (size_t)h->cfg.store_queue_max_batches,
                                 .commit_max_samples = (size_t)h->cfg.store_commit_max_samples,
                                 .commit_interval_ms = h->cfg.store_commit_interval_ms,
@@ -154,7 +175,8 @@ static int hub_open_store(struct hub *h)
                                 .janitor_interval_ms = h->cfg.store_janitor_interval_ms,
                                 .janitor_budget_ms = 50,
                                 .ack_send = send_ack,
-                                .ack_user = h};
+                                .ack_user = h,
+                                .ledger = h->ledger};
     if (writer_new(&wo, h->store, h->hosts, &h->writer) != 0 || writer_start(h->writer) != 0) {
         log_error("cannot start the store writer");
         return -EIO;
@@ -211,7 +233,8 @@ static int hub_open_mqtt(struct hub *h)
 
 static int hub_open_http(struct hub *h)
 {
-    h->api = (struct api){.reader = h->reader, .hosts = h->hosts, .ingest = h->ingest,
+    h->api = (struct api){.reader = h->reader, .hosts = h->hosts, .ledger = h->ledger,
+                          .ledger_settle_ms = h->cfg.ledger_settle_ms, .ingest = h->ingest,
                           .writer = h->writer, .mqtt = h->mqtt,
                           .started_mono_ms = clock_mono_ms(),
                           .max_range_ms = h->cfg.api_max_range_ms, .version = UPDRAFT_VERSION,
@@ -238,6 +261,7 @@ static void hub_close(struct hub *h)
     mqtt_client_free(h->mqtt);
     ingest_free(h->ingest);
     writer_free(h->writer);
+    ledger_free(h->ledger);
     hosts_free(h->hosts);
     store_close(h->reader);
     store_close(h->store);

@@ -16,6 +16,10 @@
 #define STORE_STRINGIFY(x) STORE_STRINGIFY2(x)
 #define STORE_STRINGIFY2(x) #x
 
+/* The layout this code writes (meta 'layout'). SCHEMA creates layout 2 (a new file says so);
+ * upgrade() then brings any file to STORE_LAYOUT, one step at a time, each in a transaction. */
+#define STORE_LAYOUT 3
+
 /* page_size and auto_vacuum take effect only while the file is empty (a new store). */
 static const char SCHEMA[] =
     "PRAGMA page_size=16384;"
@@ -41,6 +45,27 @@ static const char SCHEMA[] =
     " kind INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY(series_id, ts_ms)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS hosts(id TEXT PRIMARY KEY, first_seen_ms INTEGER, last_seen_ms"
     " INTEGER, state TEXT, state_ms INTEGER, boot_id TEXT, last_seq INTEGER, agent_version TEXT);";
+
+/* Layout 3: the loss ledger (store_ledger.c). Boots that were running when an older store
+ * was upgraded start with the range [1, last sequence seen]: those packs predate the ledger,
+ * so they count as assumed, neither committed nor missing. */
+static const char UPGRADE_TO_3[] =
+    "CREATE TABLE IF NOT EXISTS ledger_hosts(host TEXT PRIMARY KEY, gaps_filled INTEGER NOT NULL,"
+    " lost_gaps INTEGER NOT NULL, lost_packs INTEGER NOT NULL, dropped_before INTEGER NOT NULL,"
+    " dropped_changed_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ledger_boots(host TEXT NOT NULL, boot_id TEXT NOT NULL,"
+    " last_seen_ms INTEGER NOT NULL, assumed INTEGER NOT NULL, dropped INTEGER NOT NULL,"
+    " dropped_changed_ms INTEGER NOT NULL, PRIMARY KEY(host, boot_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS seq_ranges(host TEXT NOT NULL, boot_id TEXT NOT NULL,"
+    " first INTEGER NOT NULL, last INTEGER NOT NULL, gap_since_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(host, boot_id, first)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO ledger_hosts SELECT id, 0, 0, 0, 0, 0 FROM hosts"
+    " WHERE coalesce(boot_id, '') <> '' AND last_seq > 0;"
+    "INSERT OR IGNORE INTO ledger_boots SELECT id, boot_id, coalesce(last_seen_ms, 0), last_seq,"
+    " 0, 0 FROM hosts WHERE coalesce(boot_id, '') <> '' AND last_seq > 0;"
+    "INSERT OR IGNORE INTO seq_ranges SELECT id, boot_id, 1, last_seq, 0 FROM hosts"
+    " WHERE coalesce(boot_id, '') <> '' AND last_seq > 0;"
+    "UPDATE meta SET value=3 WHERE key='layout';";
 
 static const char *const STMT_SQL[STMT_COUNT] = {
     [STMT_INSERT_WAL] = "INSERT INTO wal(id, data) VALUES(?,?)",
@@ -90,6 +115,14 @@ static const char *const STMT_SQL[STMT_COUNT] = {
                        " DO UPDATE SET last_seen_ms=excluded.last_seen_ms, state=excluded.state,"
                        " state_ms=excluded.state_ms, boot_id=excluded.boot_id,"
                        " last_seq=excluded.last_seq, agent_version=excluded.agent_version",
+    [STMT_LEDGER_PUT_HOST] = "INSERT OR REPLACE INTO ledger_hosts(host, gaps_filled, lost_gaps,"
+                             " lost_packs, dropped_before, dropped_changed_ms) VALUES(?,?,?,?,?,?)",
+    [STMT_LEDGER_DELETE_BOOTS] = "DELETE FROM ledger_boots WHERE host=?",
+    [STMT_LEDGER_DELETE_RANGES] = "DELETE FROM seq_ranges WHERE host=?",
+    [STMT_LEDGER_INSERT_BOOT] = "INSERT INTO ledger_boots(host, boot_id, last_seen_ms, assumed,"
+                                " dropped, dropped_changed_ms) VALUES(?,?,?,?,?,?)",
+    [STMT_LEDGER_INSERT_RANGE] = "INSERT INTO seq_ranges(host, boot_id, first, last, gap_since_ms)"
+                                 " VALUES(?,?,?,?,?)",
 };
 
 const char *store_tier_name(enum store_tier tier)
@@ -267,6 +300,30 @@ static int load_state(struct store *st)
     return 0;
 }
 
+static int upgrade(struct store *st)
+{
+    int64_t layout = scalar(st, "SELECT value FROM meta WHERE key='layout'", -1);
+    if (layout < 2 || layout > STORE_LAYOUT) {
+        snprintf(st->errmsg, sizeof st->errmsg,
+                 "%s has store layout %lld; this hub reads layouts 2 to %d (a newer updraft "
+                 "made it?)", st->path, (long long)layout, STORE_LAYOUT);
+        return -EIO;
+    }
+    if (layout == STORE_LAYOUT)
+        return 0;
+    char *err = NULL;
+    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(st->db, UPGRADE_TO_3, NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
+        snprintf(st->errmsg, sizeof st->errmsg, "%s: upgrading the store to layout 3: %s",
+                 st->path, err != NULL ? err : sqlite3_errmsg(st->db));
+        sqlite3_free(err);
+        (void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return -EIO;
+    }
+    return 0;
+}
+
 int store_open(const char *path, const struct store_options *opts, struct store **out,
                char *errmsg, size_t errmsg_size)
 {
@@ -297,7 +354,7 @@ int store_open(const char *path, const struct store_options *opts, struct store 
     }
     if ((rc = store_exec(st, st->opts.synchronous_full ? "PRAGMA synchronous=FULL"
                                                        : "PRAGMA synchronous=NORMAL")) != 0 ||
-        (rc = prepare_all(st)) != 0 || (rc = load_series(st)) != 0 ||
+        (rc = upgrade(st)) != 0 || (rc = prepare_all(st)) != 0 || (rc = load_series(st)) != 0 ||
         (rc = load_state(st)) != 0 || (rc = store_replay(st, 0)) != 0)
         goto out;
     *out = st;

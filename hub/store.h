@@ -13,6 +13,8 @@
  * for it replaces the old (counted as a conflict); samples older than the out-of-order window
  * behind the series' newest are refused unless they are exact duplicates. Text samples
  * (SenML vs/vd) are kept one row each. Series beyond the per-host or total limits are refused.
+ * The same file keeps the host records and the loss ledger's rows (store_ledger.c); a file of
+ * an older layout is upgraded in place when opened.
  * Threads: one writer handle (store_open; one thread) and any number of reader handles
  * (store_reader_open; one thread each) that share the writer's heads under its lock. Only
  * hub/store*.c include <sqlite3.h>. */
@@ -128,6 +130,40 @@ int store_host_save(struct store *st, const struct store_host *host)
 /* Calls fn for every saved host. Returns 0 or -EIO. */
 int store_hosts_load(struct store *st, void (*fn)(void *user, const struct store_host *host),
                      void *user) __attribute__((warn_unused_result));
+
+/* The loss ledger's rows (hub/ledger.h holds the logic): per host, its counters and the agent
+ * boots it keeps, each with the ranges of pack sequence numbers committed. The writer saves a
+ * host's rows in the transaction of the packs that changed them, so the ledger and the
+ * samples never disagree after a crash. Sequence numbers and counts are below 2^63. */
+struct store_ledger_range {
+    uint64_t first, last; /* committed, inclusive */
+    int64_t gap_since_ms; /* wall clock: when the gap just below first was noticed; 0: none */
+};
+struct store_ledger_boot {
+    char boot_id[65];
+    int64_t last_seen_ms;       /* wall clock: its latest pack or heartbeat */
+    uint64_t assumed;           /* sequence numbers inside the ranges never seen committed */
+    uint64_t dropped;           /* highest agent.dropped its heartbeats reported */
+    int64_t dropped_changed_ms; /* when that last went up; 0: never */
+    const struct store_ledger_range *ranges; /* ascending, disjoint, not adjacent; borrowed */
+    size_t n_ranges;
+};
+struct store_ledger_host {
+    char host[65];
+    uint64_t gaps_filled;
+    uint64_t lost_gaps, lost_packs; /* given up: merged away by a bound, or with a dropped boot */
+    uint64_t dropped_before;        /* agent.dropped of boots no longer kept */
+    int64_t dropped_changed_ms;     /* when any boot's agent.dropped last went up; 0: never */
+    const struct store_ledger_boot *boots; /* borrowed */
+    size_t n_boots;
+};
+/* Writer, inside a transaction: replaces everything stored for h->host with h. 0 or -EIO. */
+int store_ledger_save(struct store *st, const struct store_ledger_host *h)
+    __attribute__((warn_unused_result));
+/* Calls fn for every host with its boots and their ranges (borrowed for the call). A non-zero
+ * result of fn stops the walk and is returned. 0, -EIO or -ENOMEM. */
+int store_ledger_load(struct store *st, int (*fn)(void *user, const struct store_ledger_host *h),
+                      void *user) __attribute__((warn_unused_result));
 
 struct store_point {
     int64_t ts_ms;

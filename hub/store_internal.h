@@ -1,7 +1,7 @@
 /* Internals shared by the store's files: store.c (connection, schema, statements,
  * transactions, hosts, stats), store_append.c (the write path and the head fold),
- * store_fold.c (replay, window merges with rollups, retention, WAL trim) and store_read.c
- * (queries). Not part of the store's interface. */
+ * store_fold.c (replay, window merges with rollups, retention, WAL trim), store_read.c
+ * (queries) and store_ledger.c (the loss ledger's rows). Not part of the store's interface. */
 #ifndef UPDRAFT_HUB_STORE_INTERNAL_H
 #define UPDRAFT_HUB_STORE_INTERNAL_H
 
@@ -76,6 +76,11 @@ enum store_stmt {
     STMT_TEXT_RANGE,
     STMT_TEXT_DELETE_OLD,
     STMT_SAVE_HOST,
+    STMT_LEDGER_PUT_HOST,
+    STMT_LEDGER_DELETE_BOOTS,  /* host */
+    STMT_LEDGER_DELETE_RANGES, /* host */
+    STMT_LEDGER_INSERT_BOOT,
+    STMT_LEDGER_INSERT_RANGE,
     STMT_COUNT
 };
 

@@ -10,6 +10,7 @@
 
 #include "common/senml.h"
 #include "hub/acks.h"
+#include "hub/ledger.h"
 
 #define LOG_MODULE "writer"
 #include "common/clock.h"
@@ -27,7 +28,7 @@ struct writer {
     size_t queued;
     bool stopping;
     struct writer_stats stats;
-    struct log_ratelimit error_rl, refused_rl;
+    struct log_ratelimit error_rl, refused_rl, ledger_rl;
     int64_t janitor_due_ms; /* monotonic */
     struct acks *acks; /* owned by the writer thread */
 };
@@ -123,6 +124,44 @@ static void note_acks(struct writer *w, const struct writer_batch *b)
                   (unsigned long long)b->pack->seq, strerror(-rc));
 }
 
+/* Notes the group's stored packs in the ledger (pending until the commit). */
+static void note_ledger(struct writer *w, const struct writer_batch *group, int64_t now_ms)
+{
+    uint64_t errors = 0;
+    int last_rc = 0;
+    for (const struct writer_batch *b = group; b != NULL; b = b->next) {
+        const char *boot_id = b->pack != NULL ? b->pack->boot_id : NULL;
+        if (!b->stored || boot_id == NULL)
+            continue;
+        int rc = 0;
+        if (b->pack->has_seq)
+            rc = ledger_note_pack(w->opts.ledger, b->host, boot_id, b->pack->seq, now_ms);
+        if (rc == 0 && b->has_dropped)
+            rc = ledger_note_dropped(w->opts.ledger, b->host, boot_id, b->dropped, now_ms);
+        if (rc != 0) {
+            errors++;
+            last_rc = rc;
+        }
+    }
+    if (errors == 0)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stats.ledger_errors += errors;
+    pthread_mutex_unlock(&w->lock);
+    uint64_t suppressed = 0;
+    if (log_ratelimit_allow(&w->ledger_rl, clock_mono_ms(), 60000, &suppressed))
+        log_warn("loss ledger: %llu packs not recorded (%s; boot ids are 1..64 bytes, sequences "
+                 "start at 1); %llu similar messages suppressed",
+                 (unsigned long long)errors,
+                 last_rc == -EINVAL ? "invalid boot id or sequence" : strerror(-last_rc),
+                 (unsigned long long)suppressed);
+}
+
+static int save_ledger_host(void *user, const struct store_ledger_host *h)
+{
+    return store_ledger_save(user, h);
+}
+
 static void complain(struct writer *w, const char *what)
 {
     uint64_t suppressed = 0;
@@ -137,7 +176,7 @@ static void write_group(struct writer *w, struct writer_batch *group)
 {
     struct store_append_result res = {0};
     uint64_t failed = 0;
-    bool ok = store_begin(w->st) == 0;
+    bool began = store_begin(w->st) == 0, ok = began;
     for (struct writer_batch *b = group; ok && b != NULL; b = b->next) {
         b->stored = store_append(w->st, b->host, b->samples, b->count, clock_wall_ms(), &res) == 0;
         if (!b->stored) {
@@ -145,11 +184,22 @@ static void write_group(struct writer *w, struct writer_batch *group)
             failed++;
         }
     }
+    int64_t now_ms = clock_wall_ms();
+    if (ok && w->opts.ledger != NULL) {
+        note_ledger(w, group, now_ms);
+        ok = ledger_pending_foreach(w->opts.ledger, save_ledger_host, w->st) == 0;
+    }
     if (ok) {
         save_hosts(w);
         ok = store_commit(w->st) == 0;
-        if (!ok)
-            (void)store_rollback(w->st);
+    }
+    if (began && !ok)
+        (void)store_rollback(w->st);
+    if (w->opts.ledger != NULL) {
+        if (ok)
+            ledger_commit(w->opts.ledger);
+        else
+            ledger_rollback(w->opts.ledger);
     }
     if (!ok)
         complain(w, "commit");

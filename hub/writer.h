@@ -5,7 +5,8 @@
  * records in the same transaction, and counts what was added, duplicated, replaced or
  * refused (too old, too many series: logged at most once a minute). Between commits it runs
  * the store's janitor. A pack whose samples were refused is still acknowledged: resending
- * it would be refused again.
+ * it would be refused again. Committed packs are noted in the loss ledger (ledger.h), whose
+ * changed rows are saved in the same transaction.
  * submit and stats are thread-safe; new/start/stop/free belong to one owner thread. */
 #ifndef UPDRAFT_HUB_WRITER_H
 #define UPDRAFT_HUB_WRITER_H
@@ -17,6 +18,7 @@
 #include "hub/hosts.h"
 #include "hub/store.h"
 
+struct ledger;
 struct senml_pack;
 struct writer;
 
@@ -28,6 +30,8 @@ struct writer_batch {
     size_t count;
     char **labels;                /* canonical label strings made for samples, owned */
     size_t n_labels;
+    bool has_dropped;             /* a heartbeat that reported agent.dropped */
+    uint64_t dropped;
     struct writer_batch *next;    /* queue link, owned by the writer while queued */
     bool stored;                  /* set by the writer: appended in a committed transaction */
 };
@@ -47,6 +51,9 @@ struct writer_options {
     int64_t janitor_budget_ms;
     void (*ack_send)(void *user, const char *host, const char *payload, size_t len);
     void *ack_user;
+    /* The loss ledger (borrowed; NULL: none): committed packs with a boot id and sequence,
+     * and heartbeat drop counts, are noted in it and saved with the batch. */
+    struct ledger *ledger;
 };
 
 struct writer_stats {
@@ -56,6 +63,7 @@ struct writer_stats {
     uint64_t janitor_runs, janitor_errors;
     uint64_t commits, store_errors, batches_failed;
     uint64_t acks_sent;                     /* ack messages handed to ack_send */
+    uint64_t ledger_errors;                 /* packs or drop counts the ledger could not note */
     uint64_t queued;                        /* batches waiting now */
 };
 

@@ -14,6 +14,7 @@
 
 #include "hub/hosts.h"
 #include "hub/ingest.h"
+#include "hub/ledger.h"
 #include "hub/store.h"
 #include "hub/writer.h"
 
@@ -23,6 +24,7 @@ struct fixture {
     char dir[64], path[96];
     struct store *store;
     struct hosts *hosts;
+    struct ledger *ledger;
     struct writer *writer;
     struct ingest *ingest;
     int64_t mono;
@@ -37,8 +39,9 @@ static int setup(void **state)
     char err[256];
     assert_int_equal(store_open(f->path, NULL, &f->store, err, sizeof err), 0);
     assert_int_equal(hosts_new(90000, 100, &f->hosts), 0);
+    assert_int_equal(ledger_new(NULL, &f->ledger), 0);
     struct writer_options wo = {.queue_max_batches = 64, .commit_max_samples = 10000,
-                                .commit_interval_ms = 0};
+                                .commit_interval_ms = 0, .ledger = f->ledger};
     assert_int_equal(writer_new(&wo, f->store, f->hosts, &f->writer), 0);
     assert_int_equal(writer_start(f->writer), 0);
     struct ingest_options io = {.topic_root = "updraft", .max_payload_bytes = 4096,
@@ -54,6 +57,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     ingest_free(f->ingest);
     writer_free(f->writer);
+    ledger_free(f->ledger);
     hosts_free(f->hosts);
     store_close(f->store);
     char cmd[128];
@@ -307,6 +311,49 @@ static void hosts_persist_across_a_reopen(void **state)
     hosts_free(again);
 }
 
+static int load_ledger(void *user, const struct store_ledger_host *h)
+{
+    return ledger_load(user, h);
+}
+
+static void committed_packs_and_heartbeat_drops_reach_the_loss_ledger(void **state)
+{
+    struct fixture *f = *state;
+    const char *pack = "[{\"bn\":\"h/\",\"bt\":1795319990,\"n\":\"m\",\"v\":%d,"
+                       "\"bid\":\"b1\",\"sq\":%d}]";
+    char payload[256];
+    const int seqs[] = {1, 2, 4};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(payload, sizeof payload, pack, seqs[i], seqs[i]);
+        send(f, "updraft/v1/h/metrics", payload);
+    }
+    /* Heartbeats carry bid without sq; only their agent.dropped counts as drops. */
+    send(f, "updraft/v1/h/heartbeat",
+         "[{\"bn\":\"h/\",\"bt\":1795319991,\"bid\":\"b1\",\"n\":\"agent.uptime_s\",\"v\":5},"
+         "{\"n\":\"agent.dropped\",\"v\":3}]");
+    send(f, "updraft/v1/h/metrics",
+         "[{\"bn\":\"h/\",\"bt\":1795319992,\"bid\":\"b1\",\"n\":\"agent.dropped\",\"v\":9}]");
+    flush(f);
+    struct ledger_report *r = NULL;
+    assert_int_equal(ledger_report(f->ledger, "h", NOW_MS, &r), 0);
+    assert_int_equal(r->n_boots, 1);
+    assert_int_equal(r->boots[0].committed, 3);
+    assert_int_equal(r->boots[0].n_gaps, 1);
+    assert_int_equal(r->boots[0].gaps[0].first, 3);
+    assert_int_equal(r->boots[0].gaps[0].last, 3);
+    assert_int_equal(r->agent_dropped, 3);
+    ledger_report_free(r);
+    /* The same rows are in the store. */
+    struct ledger *again = NULL;
+    assert_int_equal(ledger_new(NULL, &again), 0);
+    assert_int_equal(store_ledger_load(f->store, load_ledger, again), 0);
+    assert_int_equal(ledger_report(again, "h", NOW_MS, &r), 0);
+    assert_int_equal(r->boots[0].n_gaps, 1);
+    assert_int_equal(r->agent_dropped, 3);
+    ledger_report_free(r);
+    ledger_free(again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(labels_and_units_make_distinct_series_in_canonical_form, setup, teardown),
         cmocka_unit_test_setup_teardown(state_and_message_age_make_a_host_online_or_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(hosts_persist_across_a_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(committed_packs_and_heartbeat_drops_reach_the_loss_ledger, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
