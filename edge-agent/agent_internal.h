@@ -58,6 +58,7 @@ struct agent {
     double backfill_tokens;
     int64_t backfill_at_mono_ms;
     int64_t last_ack_mono_ms;   /* 0 = no ack yet */
+    uint64_t dropped_at_open;   /* the spool's lifetime drop count when this run opened it */
     void *send_buf;             /* a backlog pack read from the spool */
     size_t send_cap;
 

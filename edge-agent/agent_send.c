@@ -49,8 +49,10 @@ int agent_spool_open(struct agent *a)
                   rc == -EBUSY ? "another agent is using it" : why);
         return rc;
     }
-    uint64_t expired = spool_expire(a->spool, clock_wall_ms());
     struct spool_stats st;
+    spool_stats(a->spool, &st);
+    a->dropped_at_open = st.dropped_total; /* the heartbeat reports this run's drops */
+    uint64_t expired = spool_expire(a->spool, clock_wall_ms());
     spool_stats(a->spool, &st);
     if (expired > 0)
         log_warn("spool %s: %" PRIu64 " packs older than [spool] max_age dropped", cfg->spool_dir,
@@ -80,7 +82,7 @@ void agent_spool_figures(struct agent *a, uint64_t *packs, uint64_t *bytes, uint
     spool_stats(a->spool, &st);
     *packs = st.records;
     *bytes = st.disk_bytes;
-    *dropped = st.dropped_total;
+    *dropped = st.dropped_total - a->dropped_at_open;
 }
 
 void agent_send_live(struct agent *a, uint64_t seq)
@@ -102,7 +104,7 @@ void agent_send_live(struct agent *a, uint64_t seq)
     agent_spool_figures(a, &packs, &bytes, &dropped);
     dropped_before += expired;
     if (dropped > dropped_before)
-        log_warn("spool full: %" PRIu64 " oldest packs dropped (%" PRIu64 " in all)",
+        log_warn("spool full: %" PRIu64 " oldest packs dropped (%" PRIu64 " since start)",
                  dropped - dropped_before, dropped);
     if (!a->pub.connected(a->pub.ctx))
         return; /* stays in the spool: the backlog after reconnecting */
