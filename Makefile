@@ -112,6 +112,8 @@ FUZZ_EXTRA_fuzz_chunk := hub/chunk.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_wal := hub/wal.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_rollup := hub/rollup.c hub/chunk.c hub/chunk_bits.c hub/query.c
 FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
+FUZZ_EXTRA_fuzz_spool := edge-agent/spool.c edge-agent/spool_open.c edge-agent/spool_log.c \
+    edge-agent/spool_file.c edge-agent/spool_index.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)
