@@ -56,6 +56,10 @@ for b in "$BUILD"/bench/*; do
             echo "# sqlite_rows: skipped (no data set: $GEN or python3 missing)"
         fi
         ;;
+    spool)
+        # The agent's spool on the disk of $TMPDIR (fsync'd appends are the disk's figure).
+        "$b" "${BENCH_SPOOL_FSYNC_PACKS:-300}" || rc=1
+        ;;
     *) "$b" || rc=1 ;;
     esac
 done
