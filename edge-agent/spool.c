@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
 #include "edge-agent/spool_internal.h"
 
 #define LEAVE_ACKED (-1)
@@ -245,7 +246,7 @@ int spool_append(struct spool *sp, const char *boot_id, uint64_t seq, int64_t ti
                           .id = sp->next_id,
                           .seq = seq,
                           .time_ms = time_ms,
-                          .payload_crc = spool_crc32c(0, payload, len)};
+                          .payload_crc = crc32c(0, payload, len)};
     memcpy(h.boot_id, boot_id, SPOOL_BOOT_ID_LEN);
     uint8_t hdr[SPOOL_HDR_LEN];
     spool_hdr_encode(&h, hdr);
@@ -405,7 +406,7 @@ static int read_entry(struct spool *sp, const struct spool_entry *e, struct spoo
         return spool_fail(sp, -EIO, "%s: reading record %" PRIu64 ": %s", sp->dir, e->id,
                           strerror(-rc));
     if (rc == 0 && (spool_hdr_decode(raw, &h) != 0 || h.id != e->id || h.len != e->len ||
-                    h.payload_crc != spool_crc32c(0, buf, e->len)))
+                    h.payload_crc != crc32c(0, buf, e->len)))
         rc = -EBADMSG;
     return rc;
 }

@@ -44,8 +44,6 @@
 
 /* ---- spool_file.c: CRC, encodings, the recovery scanner ---- */
 
-/* CRC-32C (Castagnoli) continued over buf: start with crc 0. */
-uint32_t spool_crc32c(uint32_t crc, const void *buf, size_t len);
 bool spool_boot_id_valid(const char *boot_id, size_t len);
 
 struct spool_hdr {

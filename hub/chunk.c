@@ -14,6 +14,7 @@
  *                XOR: Gorilla: 64 raw bits, then per value 0 (same) | 10 + bits in the last
  *                window | 11 + 5-bit leading zeros + 6-bit length - 1 + bits
  *   u32 LE CRC-32C of everything before. */
+#include "common/crc32c.h"
 #include "hub/chunk.h"
 
 #include <errno.h>
@@ -318,7 +319,7 @@ int chunk_encoder_finish(struct chunk_encoder *enc, const uint8_t **out, size_t 
             write_xor(enc);
         chunk_bits_flush(w);
     }
-    uint32_t crc = w->failed ? 0 : chunk_bits_crc32c(w->buf, w->len);
+    uint32_t crc = w->failed ? 0 : crc32c(0, w->buf, w->len);
     const uint8_t crc_le[CRC_LEN] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
                                      (uint8_t)(crc >> 24)};
     chunk_bits_write_bytes(w, crc_le, sizeof crc_le);
@@ -404,7 +405,7 @@ int chunk_iter_init(struct chunk_iter *it, const uint8_t *buf, size_t len)
     const uint8_t *crc = buf + len - CRC_LEN;
     uint32_t stored =
         (uint32_t)crc[0] | (uint32_t)crc[1] << 8 | (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
-    if (stored != chunk_bits_crc32c(buf, len - CRC_LEN))
+    if (stored != crc32c(0, buf, len - CRC_LEN))
         return -EBADMSG;
     it->info = h.info;
     it->ts_unit = h.unit;

@@ -85,7 +85,4 @@ static inline uint64_t chunk_bits_unzigzag(uint64_t z)
 int chunk_bits_get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
     __attribute__((warn_unused_result));
 
-/* CRC-32C (Castagnoli), as in iSCSI/ext4: "123456789" gives 0xe3069283. */
-uint32_t chunk_bits_crc32c(const uint8_t *p, size_t len);
-
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32c.h"
 #include "hub/chunk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,7 +47,7 @@ static void decode_with_valid_checksum(const uint8_t *data, size_t size)
     if (copy == NULL)
         return;
     memcpy(copy, data, size);
-    uint32_t crc = chunk_bits_crc32c(copy, size - 4);
+    uint32_t crc = crc32c(0, copy, size - 4);
     for (unsigned b = 0; b < 4; b++)
         copy[size - 4 + b] = (uint8_t)(crc >> (8 * b));
     decode_checked(copy, size);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32c.h"
 #include "hub/chunk.h"
 #include "hub/rollup.h"
 
@@ -103,7 +104,7 @@ static void decode_with_valid_checksums(const uint8_t *data, size_t size)
                 break;
             if (clen >= 8) {
                 uint8_t *chunk = copy + pos;
-                uint32_t crc = chunk_bits_crc32c(chunk, (size_t)clen - 4);
+                uint32_t crc = crc32c(0, chunk, (size_t)clen - 4);
                 for (unsigned b = 0; b < 4; b++)
                     chunk[clen - 4 + b] = (uint8_t)(crc >> (8 * b));
             }

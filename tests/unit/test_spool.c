@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "common/crc32c.h"
 #include "edge-agent/spool.h"
 #include "edge-agent/spool_internal.h"
 
@@ -558,7 +559,7 @@ static void write_segment(const struct fixture *f, const char *const *boots, con
                               .id = i,
                               .seq = seqs[i],
                               .time_ms = T0,
-                              .payload_crc = spool_crc32c(0, payload, PAYLOAD_LEN)};
+                              .payload_crc = crc32c(0, payload, PAYLOAD_LEN)};
         memcpy(h.boot_id, boots[i], SPOOL_BOOT_ID_LEN);
         uint8_t hdr[SPOOL_HDR_LEN];
         spool_hdr_encode(&h, hdr);
