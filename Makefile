@@ -112,6 +112,7 @@ FUZZ_EXTRA_fuzz_chunk := hub/chunk.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_wal := hub/wal.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_rollup := hub/rollup.c hub/chunk.c hub/chunk_bits.c hub/query.c
 FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
+FUZZ_EXTRA_fuzz_procfs := edge-agent/cgroup_path.c edge-agent/proc_stat.c edge-agent/connscan.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)
