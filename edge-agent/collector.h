@@ -13,6 +13,8 @@
 #include "edge-agent/batch.h"
 
 struct statvfs;
+struct procscan;
+struct connscan;
 
 /* What a collector may read, and its knobs. The agent fills it from its config; tests point
  * the roots at fixture trees and may replace statvfs(3). Borrowed: the strings must outlive
@@ -85,5 +87,32 @@ int collector_gpu_new(const struct collector_env *env, struct collector *out)
 /* Whether c is a GPU collector that found at least one GPU (has_gpu for the inventory). False
  * for NULL and for collectors of other kinds. */
 bool collector_gpu_present(const struct collector *c);
+
+/* Processes: the top env->top_n (0: 10; at most COLLECTOR_PROC_MAX_TOP) processes by CPU and
+ * by resident memory, from the shared scan (borrowed: it must outlive the collector; collect
+ * calls procscan_update, which scans once per now_mono_ms). Emits proc.top.cpu_pct and
+ * proc.top.mem_mb with label process = "<name>:<pid>", ranked best first (ties: lower pid).
+ * Processes at 0 (no CPU in the interval, or no resident memory) are left out; the first
+ * cycle has no CPU ranking (a share needs two scans). An empty scan is -ENOENT, or -EBADMSG
+ * when every pid entry was malformed. */
+#define COLLECTOR_PROC_MAX_TOP 100
+int collector_proc_new(const struct collector_env *env, struct procscan *scan,
+                       struct collector *out) __attribute__((warn_unused_result));
+
+/* Containers: for each container of the shared scan (borrowed, as above), CPU and memory from
+ * its cgroup under <env->sys_root>/fs/cgroup: v2 cpu.stat usage_usec and memory.current, v1
+ * cpuacct.usage (ns) and memory.usage_in_bytes. Emits container.cpu_pct (% of one CPU since
+ * the previous collect; from the second sighting of a container on) and container.mem_mb,
+ * label container = the 12-hex short id. A container whose cgroup files are missing or do not
+ * parse is skipped silently. */
+int collector_container_new(const struct collector_env *env, struct procscan *scan,
+                            struct collector *out) __attribute__((warn_unused_result));
+
+/* Connections: conn.established (TCP sockets in ESTABLISHED or CLOSE_WAIT, v4 + v6: the
+ * kernel's CurrEstab) and conn.listening (TCP LISTEN plus unconnected bound UDP sockets), no
+ * labels, from the shared connscan (borrowed; collect calls connscan_count, which does not read
+ * tcp/tcp6 when the connscan has a tcp_listeners_fn; never connscan_map_pids). */
+int collector_conn_new(struct connscan *scan, struct collector *out)
+    __attribute__((warn_unused_result));
 
 #endif

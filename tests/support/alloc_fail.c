@@ -1,6 +1,7 @@
 /* Allocation failure injection (see alloc_fail.h). */
 #include "tests/support/alloc_fail.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -14,9 +15,14 @@ extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *ptr, size_t size);
 extern void __libc_free(void *ptr);
 
+/* Like glibc's, an injected failure sets errno: callers such as opendir(3) report it. */
 static bool fails(void)
 {
-    return armed && countdown-- == 0;
+    if (armed && countdown-- == 0) {
+        errno = ENOMEM;
+        return true;
+    }
+    return false;
 }
 
 void *malloc(size_t size)
