@@ -17,6 +17,7 @@
 #include "edge-agent/identity.h"
 #include "edge-agent/pack.h"
 #include "edge-agent/procscan.h"
+#include "edge-agent/sockdiag.h"
 
 #define LOG_MODULE "agent"
 #include "common/log.h"
@@ -74,7 +75,10 @@ int agent_new(const struct agent_config *cfg, struct agent **out)
         goto out;
     }
     struct procscan_config pc = {.proc_root = cfg->proc_root};
-    struct connscan_config cc = {.proc_root = cfg->proc_root};
+    /* Listeners come from netlink sock_diag: only for the real /proc of this kernel. */
+    struct connscan_config cc = {
+        .proc_root = cfg->proc_root,
+        .tcp_listeners_fn = strcmp(cfg->proc_root, "/proc") == 0 ? sockdiag_tcp_listeners : NULL};
     if (procscan_new(&pc, &a->procscan) != 0 || connscan_new(&cc, &a->connscan) != 0) {
         fprintf(stderr, "updraft-agent: [agent] proc_root \"%s\" is too long\n", cfg->proc_root);
         goto out;
@@ -124,6 +128,7 @@ static int encode(struct agent *a, bool has_seq, uint64_t seq)
 
 int agent_print_once(struct agent *a)
 {
+    agent_collect(a); /* primes the rates the constructors cannot (processes, containers) */
     nanosleep(&(struct timespec){1, 0}, NULL);
     agent_collect(a);
     if (encode(a, true, 1) != 0)

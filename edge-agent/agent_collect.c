@@ -49,7 +49,7 @@ static int container_new(struct agent *a, struct collector *out)
 
 static int conn_new(struct agent *a, struct collector *out)
 {
-    return collector_conn_new(&a->env, a->connscan, out);
+    return collector_conn_new(a->connscan, out);
 }
 
 typedef int (*collector_ctor)(struct agent *a, struct collector *out);
@@ -143,7 +143,10 @@ void agent_collect(struct agent *a)
     for (size_t i = 0; i < a->n_collectors; i++) {
         struct collector_slot *s = &a->collectors[i];
         int rc = s->c.collect(s->c.ctx, now, a->batch);
-        if (rc != 0 && rc != s->last_rc)
+        if (rc == -ENOENT && rc != s->last_rc)
+            log_info("collector %s: nothing to read here (%s); skipping it until it appears",
+                     s->c.name, strerror(-rc));
+        else if (rc != 0 && rc != s->last_rc)
             log_warn("collector %s: %s; skipping it until it recovers", s->c.name,
                      rc == -ENOSPC ? "batch full" : strerror(-rc));
         else if (rc == 0 && s->last_rc != 0)

@@ -111,8 +111,8 @@ void agent_send_live(struct agent *a, uint64_t seq)
     int pr = a->pub.publish(a->pub.ctx, a->metrics_topic, a->buf.data, a->buf.len, false);
     if (pr == 0) {
         a->live_sent++;
-        if (rc == 0)
-            (void)spool_mark_sent(a->spool, id, clock_mono_ms()); /* else: resent later */
+        if (rc == 0 && spool_mark_sent(a->spool, id, clock_mono_ms()) != 0)
+            log_debug("pack %" PRIu64 " stays due: it will be sent again", seq);
     } else {
         log_debug("pack %" PRIu64 " not sent now (%s): left to the backlog", seq, strerror(-pr));
     }
@@ -127,6 +127,11 @@ int64_t agent_send_backlog(struct agent *a, int64_t now_mono_ms)
     if (a->backfill_tokens > rate)
         a->backfill_tokens = rate; /* at most one second's worth in a burst */
     a->backfill_at_mono_ms = now_mono_ms;
+    if (a->send_buf == NULL) { /* grown below when a pack needs more */
+        if ((a->send_buf = malloc(4096)) == NULL)
+            return 1000;
+        a->send_cap = 4096;
+    }
     int64_t resend = a->cfg->spool_resend_after_ms;
     if (a->last_ack_mono_ms == 0 || now_mono_ms - a->last_ack_mono_ms > resend)
         resend *= 10;
@@ -153,7 +158,8 @@ int64_t agent_send_backlog(struct agent *a, int64_t now_mono_ms)
             return 20; /* in-flight window full: poll lets PUBACKs in */
         if (rc != 0)
             return -1;
-        (void)spool_mark_sent(a->spool, rec.id, now_mono_ms); /* else: due again, resent */
+        if (spool_mark_sent(a->spool, rec.id, now_mono_ms) != 0)
+            log_debug("pack %" PRIu64 " stays due: it will be sent again", rec.seq);
         a->backlog_sent++;
         a->backfill_tokens -= 1.0;
     }

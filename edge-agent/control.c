@@ -64,7 +64,7 @@ static int each_member(struct json_scan *s, member_fn field, void *out, char *wh
 {
     json_scan_ws(s);
     if (!json_scan_peek(s, '{'))
-        return fail(why, cap, "expected a JSON object");
+        return fail(why, cap, "not a JSON object");
     s->p++;
     json_scan_ws(s);
     if (json_scan_peek(s, '}')) {

@@ -132,7 +132,8 @@ static struct ledger_host_entry *host_copy(const struct ledger_host_entry *h)
             host_free(c);
             return NULL;
         }
-        memcpy(d->ranges, b->ranges, b->n_ranges * sizeof *d->ranges);
+        if (b->n_ranges > 0)
+            memcpy(d->ranges, b->ranges, b->n_ranges * sizeof *d->ranges);
         d->n_ranges = b->n_ranges;
         d->cap = b->n_ranges ? b->n_ranges : 1;
     }
@@ -406,7 +407,8 @@ int ledger_load(struct ledger *l, const struct store_ledger_host *rec)
         b->ranges = malloc(b->cap * sizeof *b->ranges);
         if (b->ranges == NULL)
             goto out;
-        memcpy(b->ranges, src->ranges, src->n_ranges * sizeof *b->ranges);
+        if (src->n_ranges > 0)
+            memcpy(b->ranges, src->ranges, src->n_ranges * sizeof *b->ranges);
         b->n_ranges = src->n_ranges;
         h->n_boots++;
     }

@@ -219,7 +219,7 @@ static void write_group(struct writer *w, struct writer_batch *group)
     if (ok && (res.too_old > 0 || res.too_many_series > 0)) {
         uint64_t suppressed = 0;
         if (log_ratelimit_allow(&w->refused_rl, clock_mono_ms(), 60000, &suppressed))
-            log_warn("refused %llu samples older than the out-of-order window (too_old) and %llu "
+            log_warn("refused %llu samples older than raw retention (too_old) and %llu "
                      "of new series beyond the series limits (too_many_series); %llu similar "
                      "messages suppressed",
                      (unsigned long long)res.too_old, (unsigned long long)res.too_many_series,

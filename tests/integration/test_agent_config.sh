@@ -55,7 +55,7 @@ check "an unknown collector is refused" wait_until 10 grep -q 'pushed config ver
 push '{"version":5,"intervall":"5s"}'
 check "an unknown key is refused" wait_until 10 grep -q 'unknown key "intervall"' "$WORK/agent-$HOST.log"
 push 'not json'
-check "text that is not JSON is refused" wait_until 10 grep -q 'pushed config rejected: not JSON' "$WORK/agent-$HOST.log"
+check "text that is not JSON is refused" wait_until 10 grep -q 'pushed config rejected: not a JSON object' "$WORK/agent-$HOST.log"
 check "the refusals are counted in the heartbeat" wait_until 10 rejected_at_least $((rejected_before + 4))
 check "the applied version stays 2" version_is 2
 check "the agent is still running" kill -0 "${PIDS[agent-$HOST]}"

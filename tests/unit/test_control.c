@@ -47,8 +47,8 @@ static void refuses_bad_acks_with_a_reason(void **state)
     static const struct {
         const char *text, *why;
     } bad[] = {
-        {"", "expected a JSON object"},
-        {"[]", "expected a JSON object"},
+        {"", "not a JSON object"},
+        {"[]", "not a JSON object"},
         {"{\"ranges\":[[1,2]]}", "boot_id missing"},
         {"{\"boot_id\":\"XYZ\",\"ranges\":[]}", "16 lowercase hex"},
         {"{\"boot_id\":\"0006744996778f72\",\"ranges\":[[5,1]]}", "not 1 <= first <= last"},
