@@ -18,6 +18,8 @@ const struct config_option hub_config_options[] = {
         "MQTT keepalive"),
     OPT("mqtt", "session_expiry", CONFIG_TYPE_DURATION, mqtt_session_expiry_ms, S(0),
         S(4294967295LL), "7d", "how long the broker queues for the hub while it is away"),
+    OPT("mqtt", "reconnect_max", CONFIG_TYPE_DURATION, mqtt_reconnect_max_ms, S(1), S(3600), "30s",
+        "longest delay between reconnect attempts (doubling from 1 s)"),
     OPT("mqtt", "topic_root", CONFIG_TYPE_STRING, mqtt_topic_root, 1, 64, "updraft",
         "first topic level: <root>/v1/<host>/<kind>"),
     OPT("mqtt", "username", CONFIG_TYPE_STRING, mqtt_username, 0, 256, "", "broker user name"),

@@ -15,6 +15,7 @@ struct hub_config {
     char *mqtt_client_id;
     int64_t mqtt_keepalive_ms;
     int64_t mqtt_session_expiry_ms;
+    int64_t mqtt_reconnect_max_ms;
     char *mqtt_topic_root;
     char *mqtt_username;
     char *mqtt_password;

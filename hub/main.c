@@ -215,7 +215,7 @@ static int hub_open_mqtt(struct hub *h)
         .username = h->cfg.mqtt_username,
         .password = h->cfg.mqtt_password,
         .reconnect_min_s = 1,
-        .reconnect_max_s = 30,
+        .reconnect_max_s = (int)(h->cfg.mqtt_reconnect_max_ms / 1000),
     };
     if (mqtt_client_new(&mo, on_mqtt_message, NULL, h->ingest, &h->mqtt) != 0)
         return -ENOMEM;

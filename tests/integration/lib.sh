@@ -71,7 +71,7 @@ start_hub() {
     HTTP_PORT=${HTTP_PORT:-$(free_port)}
     API=http://127.0.0.1:$HTTP_PORT
     "$HUB_BIN" --mqtt.port="$MQTT_PORT" --http.port="$HTTP_PORT" --store.path="$WORK/hub.db" \
-        --hosts.stale_after=10s "$@" 2>>"$WORK/hub.log" &
+        --hosts.stale_after=10s --mqtt.reconnect_max=2s "$@" 2>>"$WORK/hub.log" &
     PIDS[hub]=$!
     wait_until 20 curl -fs -o /dev/null "$API/health" || { echo "# hub did not start"; tail -20 "$WORK/hub.log" >&2; return 1; }
 }
