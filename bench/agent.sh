@@ -159,7 +159,13 @@ run() {
     start_agent "$AGENT_HOST" --agent.interval=5s
     wait_until 20 grep -q "as updraft-agent-$AGENT_HOST " "$WORK/mosquitto.log" ||
         { echo "# agent: did not connect to the broker"; return 1; }
-    local measured=("agent-$AGENT_HOST")
+    # The same jobs as collectd's plugins (cpu, memory, load, interface, df, disk): no
+    # processes, containers, connections or inventory, which collectd does not do here.
+    start_agent "$AGENT_HOST-basic" --agent.interval=5s --agent.collectors=cpu,mem,disk,net,gpu \
+        --agent.inventory_interval=1h
+    wait_until 20 grep -q "as updraft-agent-$AGENT_HOST-basic " "$WORK/mosquitto.log" ||
+        { echo "# agent: the basic agent did not connect to the broker"; return 1; }
+    local measured=("agent-$AGENT_HOST" "agent-$AGENT_HOST-basic")
     if [ ! -x "$COLLECTD" ]; then
         echo "# skipped collectd: not installed"
     else
@@ -176,6 +182,7 @@ run() {
         echo "# agent: the hub committed $added samples"
     fi
     report "agent-$AGENT_HOST" agent
+    report "agent-$AGENT_HOST-basic" agent_basic
     [ -n "${PIDS[collectd]:-}" ] || return 0
     report collectd collectd
     awk -v a="${RSS[agent-$AGENT_HOST]}" -v c="${RSS[collectd]}" \
@@ -188,6 +195,11 @@ run() {
     fi
     if [ "$c" -gt 0 ]; then
         awk -v a="$a" -v c="$c" 'BEGIN { printf "agent_vs_collectd_cpu_ratio %.3f ratio\n", a / c }'
+        awk -v a="${RSS[agent-$AGENT_HOST-basic]}" -v c="${RSS[collectd]}" \
+            'BEGIN { printf "agent_basic_vs_collectd_rss_ratio %.3f ratio\n", a / c }'
+        local b=${RUNTIME[agent-$AGENT_HOST-basic]}
+        [ "$b" -gt 0 ] && [ "${RUNTIME[collectd]}" -gt 0 ] || b=${TICKS[agent-$AGENT_HOST-basic]}
+        awk -v a="$b" -v c="$c" 'BEGIN { printf "agent_basic_vs_collectd_cpu_ratio %.3f ratio\n", a / c }'
     else
         echo "# agent: collectd used no measurable CPU in the window; no CPU ratio"
     fi
@@ -197,6 +209,7 @@ rc=0
 run || rc=1
 stop collectd
 stop "agent-$AGENT_HOST" || { echo "# agent: updraft-agent did not stop cleanly"; rc=1; }
+stop "agent-$AGENT_HOST-basic" || { echo "# agent: the basic updraft-agent did not stop cleanly"; rc=1; }
 stop hub
 stop broker
 [ "$rc" = 0 ] || for f in "$WORK"/*.log; do echo "# --- $f"; tail -n 5 "$f" | sed 's/^/# /'; done

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "edge-agent/agent_config.h"
@@ -34,6 +35,30 @@ static int build_topics(struct agent *a)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (topic_build(t[i].out, TOPIC_MAX, root, a->host, t[i].kind) != 0)
             return -EINVAL;
+    return 0;
+}
+
+/* With TLS on, the files it names must be readable now: better a clear refusal at start than
+ * an agent retrying a handshake that cannot work. */
+static int check_tls_files(const struct agent_config *cfg)
+{
+    if (!cfg->mqtt_tls)
+        return 0;
+    const struct {
+        const char *key, *path;
+    } files[] = {{"ca_file", cfg->mqtt_ca_file},
+                 {"cert_file", cfg->mqtt_cert_file},
+                 {"key_file", cfg->mqtt_key_file}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (files[i].path[0] != '\0' && access(files[i].path, R_OK) != 0) {
+            fprintf(stderr, "updraft-agent: [mqtt] %s \"%s\": %s\n", files[i].key,
+                    files[i].path, strerror(errno));
+            return -EINVAL;
+        }
+    if ((cfg->mqtt_cert_file[0] != '\0') != (cfg->mqtt_key_file[0] != '\0')) {
+        fprintf(stderr, "updraft-agent: [mqtt] cert_file and key_file go together\n");
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -83,6 +108,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out)
         fprintf(stderr, "updraft-agent: [agent] proc_root \"%s\" is too long\n", cfg->proc_root);
         goto out;
     }
+    if (check_tls_files(cfg) != 0)
+        goto out;
     if (agent_collectors_build(a, cfg->collectors, why, sizeof why) != 0) {
         fprintf(stderr, "updraft-agent: [agent] collectors: %s\n", why);
         goto out;

@@ -154,8 +154,16 @@ static bool try_connect(struct mqtt_pub *p)
     p->paho.response_free(r);
     p->paho.props_free(&props);
     if (rc != MQTTCLIENT_SUCCESS) {
-        log_warn("cannot connect to %s: %s", p->server,
-                 rc < 0 ? p->paho.strerror_fn(rc) : "refused by the broker");
+        /* paho reports every socket or TLS error as -1 "Failure" (its trace, not its API,
+         * has the detail): say what it could be. */
+        if (rc == MQTTCLIENT_FAILURE)
+            log_warn("cannot connect to %s: no broker answering there, or the %s failed",
+                     p->server, p->opts.tls.enabled ? "TLS handshake" : "connection");
+        else if (rc < 0)
+            log_warn("cannot connect to %s: %s", p->server, p->paho.strerror_fn(rc));
+        else
+            log_warn("cannot connect to %s: refused by the broker (reason code %d: %s)",
+                     p->server, rc, rc == 0x86 || rc == 0x87 ? "not authorized" : "see MQTT v5");
         return false;
     }
     p->connected = true;
