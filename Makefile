@@ -125,7 +125,8 @@ FUZZ_EXTRA_fuzz_collectors_sys := edge-agent/collector_disk.c edge-agent/collect
 FUZZ_EXTRA_fuzz_spool := edge-agent/spool.c edge-agent/spool_open.c edge-agent/spool_log.c \
     edge-agent/spool_file.c edge-agent/spool_index.c
 FUZZ_EXTRA_fuzz_control := edge-agent/control.c
-FUZZ_EXTRA_fuzz_procfs := edge-agent/cgroup_path.c edge-agent/proc_stat.c edge-agent/connscan.c
+FUZZ_EXTRA_fuzz_procfs := edge-agent/cgroup_path.c edge-agent/proc_stat.c edge-agent/connscan.c \
+    edge-agent/proc_lines.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)
