@@ -121,7 +121,7 @@ FUZZ_EXTRA_fuzz_wal := hub/wal.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_rollup := hub/rollup.c hub/chunk.c hub/chunk_bits.c hub/query.c
 FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
 FUZZ_EXTRA_fuzz_collectors_sys := edge-agent/collector_disk.c edge-agent/collector_net.c \
-    edge-agent/proc_lines.c edge-agent/batch.c
+    edge-agent/counter_rate.c edge-agent/proc_lines.c edge-agent/batch.c
 FUZZ_EXTRA_fuzz_spool := edge-agent/spool.c edge-agent/spool_open.c edge-agent/spool_log.c \
     edge-agent/spool_file.c edge-agent/spool_index.c
 FUZZ_EXTRA_fuzz_control := edge-agent/control.c
