@@ -186,21 +186,24 @@ static int ack_member(struct json_scan *s, const char *key, void *out, char *why
     return json_scan_skip(s, 1) == 0 ? 0 : syntax(s, why, cap); /* newer hubs may add fields */
 }
 
-static int finish(struct json_scan *s, char *why, size_t cap)
+/* The whole payload as one object, each member through member into out, nothing after. */
+static int parse_object(const void *payload, size_t len, member_fn member, void *out,
+                        char *why, size_t cap)
 {
-    json_scan_ws(s);
-    return s->p == s->end ? 0 : fail(why, cap, "trailing bytes after the object");
+    struct json_scan s;
+    json_scan_init(&s, payload, len);
+    int rc = each_member(&s, member, out, why, cap);
+    if (rc != 0)
+        return rc;
+    json_scan_ws(&s);
+    return s.p == s.end ? 0 : fail(why, cap, "trailing bytes after the object");
 }
 
 int control_ack_parse(const void *payload, size_t len, struct control_ack *out, char *why,
                       size_t cap)
 {
-    struct json_scan s;
-    json_scan_init(&s, payload, len);
     memset(out, 0, sizeof *out);
-    int rc = each_member(&s, ack_member, out, why, cap);
-    if (rc == 0)
-        rc = finish(&s, why, cap);
+    int rc = parse_object(payload, len, ack_member, out, why, cap);
     if (rc == 0 && out->boot_id[0] == '\0')
         rc = fail(why, cap, "boot_id missing");
     return rc;
@@ -379,12 +382,8 @@ int control_config_parse(const void *payload, size_t len, struct control_config 
     if (len > CONTROL_CONFIG_MAX_BYTES)
         return fail(why, cap, "config of %zu bytes is larger than %d", len,
                     CONTROL_CONFIG_MAX_BYTES);
-    struct json_scan s;
-    json_scan_init(&s, payload, len);
     memset(out, 0, sizeof *out);
-    int rc = each_member(&s, config_member, out, why, cap);
-    if (rc == 0)
-        rc = finish(&s, why, cap);
+    int rc = parse_object(payload, len, config_member, out, why, cap);
     if (rc == 0 && out->version == 0)
         rc = fail(why, cap, "version missing");
     return rc;

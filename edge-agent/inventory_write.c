@@ -72,16 +72,23 @@ static void write_facts(struct json_out *o, const struct inventory_input *in)
     json_out_raw(o, in->has_gpu ? ",\"has_gpu\":true}" : ",\"has_gpu\":false}");
 }
 
+/* The text before a value, then the string, only when it is not empty. */
+static void write_string_if_set(struct json_out *o, const char *before, const char *text,
+                                size_t max_len)
+{
+    if (strnlen(text, max_len) > 0) {
+        json_out_raw(o, before);
+        json_out_string(o, text, max_len);
+    }
+}
+
 static void write_container(struct json_out *o, const struct inventory_container *c)
 {
     json_out_raw(o, "{\"id\":");
     json_out_string(o, FIELD(c, id));
     json_out_raw(o, ",\"runtime\":");
     json_out_string(o, FIELD(c, runtime));
-    if (strnlen(c->pod_uid, sizeof(c->pod_uid)) > 0) {
-        json_out_raw(o, ",\"pod_uid\":");
-        json_out_string(o, FIELD(c, pod_uid));
-    }
+    write_string_if_set(o, ",\"pod_uid\":", FIELD(c, pod_uid));
     json_out_raw(o, "}");
 }
 
@@ -91,10 +98,7 @@ void inventory_write_process(struct json_out *o, const struct inventory_process 
     json_out_int(o, p->pid);
     json_out_raw(o, ",\"name\":");
     json_out_string(o, FIELD(p, name));
-    if (strnlen(p->container_id, sizeof(p->container_id)) > 0) {
-        json_out_raw(o, ",\"container\":");
-        json_out_string(o, FIELD(p, container_id));
-    }
+    write_string_if_set(o, ",\"container\":", FIELD(p, container_id));
     json_out_raw(o, "}");
 }
 
