@@ -121,11 +121,12 @@ FUZZ_EXTRA_fuzz_wal := hub/wal.c hub/chunk_bits.c
 FUZZ_EXTRA_fuzz_rollup := hub/rollup.c hub/chunk.c hub/chunk_bits.c hub/query.c
 FUZZ_EXTRA_fuzz_export_token := hub/export_token.c
 FUZZ_EXTRA_fuzz_collectors_sys := edge-agent/collector_disk.c edge-agent/collector_net.c \
-    edge-agent/proc_lines.c edge-agent/batch.c
+    edge-agent/counter_rate.c edge-agent/proc_lines.c edge-agent/batch.c
 FUZZ_EXTRA_fuzz_spool := edge-agent/spool.c edge-agent/spool_open.c edge-agent/spool_log.c \
     edge-agent/spool_file.c edge-agent/spool_index.c
 FUZZ_EXTRA_fuzz_control := edge-agent/control.c
-FUZZ_EXTRA_fuzz_procfs := edge-agent/cgroup_path.c edge-agent/proc_stat.c edge-agent/connscan.c
+FUZZ_EXTRA_fuzz_procfs := edge-agent/cgroup_path.c edge-agent/proc_stat.c edge-agent/connscan.c \
+    edge-agent/proc_lines.c
 .SECONDEXPANSION:
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(@D)

@@ -5,14 +5,13 @@
 #include "edge-agent/collector.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "edge-agent/proc_lines.h"
 #include "edge-agent/procscan.h"
 
 #define CT_READ_MAX 4096 /* cpu.stat is 6 to 12 short lines; the other files one number */
@@ -38,26 +37,13 @@ struct container_collector {
 static int ct_read(struct container_collector *cc, const char *dir, const char *file)
 {
     char path[PATH_MAX + CGROUP_DIR_MAX + 32];
-    size_t fill = 0;
-    int fd;
+    size_t len;
 
     if (snprintf(path, sizeof(path), "%s/%s/%s", cc->cgroup_root, dir, file) >= (int)sizeof(path))
         return -1;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (proc_lines_read_text(path, cc->buf, sizeof(cc->buf), &len) < 0)
         return -1;
-    while (fill < sizeof(cc->buf) - 1) {
-        ssize_t got = read(fd, cc->buf + fill, sizeof(cc->buf) - 1 - fill);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        fill += (size_t)got;
-    }
-    close(fd);
-    cc->buf[fill] = '\0';
-    return fill < sizeof(cc->buf) - 1 ? 0 : -1;
+    return len < sizeof(cc->buf) - 1 ? 0 : -1;
 }
 
 /* A decimal number ending the text or followed by a newline. */

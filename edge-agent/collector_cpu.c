@@ -4,15 +4,15 @@
  * Not thread-safe: one agent thread calls it. */
 #include "edge-agent/collector.h"
 
+#include "edge-agent/proc_lines.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Cores numbered from here on are skipped: the batch could not hold their samples anyway. */
 #define CPU_MAX_CORES 1024
@@ -56,12 +56,6 @@ struct cpu_collector {
     size_t core_capacity;
     char buf[CPU_READ_CHUNK];
 };
-
-/* -ENOENT when the source is missing, -EIO when it cannot be read. */
-static int cpu_open_error(int err)
-{
-    return (err == ENOENT || err == ENOTDIR) ? -ENOENT : -EIO;
-}
 
 static int cpu_cores_reserve(struct cpu_collector *cpu, size_t core)
 {
@@ -158,74 +152,32 @@ static int cpu_parse_line(struct cpu_collector *cpu, const char *line, size_t le
     return 0;
 }
 
-/* Parses the complete lines in buf[0..fill); *consumed is how many bytes they took.
- * Returns like cpu_parse_line. */
-static int cpu_parse_lines(struct cpu_collector *cpu, size_t fill, size_t *consumed)
+static int cpu_line_read(void *arg, const char *line, size_t len)
 {
-    size_t start = 0;
-    int rc = 0;
+    return cpu_parse_line(arg, line, len);
+}
 
-    for (;;) {
-        const char *newline = memchr(cpu->buf + start, '\n', fill - start);
+/* A line longer than the whole buffer cannot be a cpu line: it is garbage, or the first
+ * line after them (which ends the part we need). */
+static int cpu_line_too_long(void *arg, const char *start, size_t len)
+{
+    struct cpu_collector *cpu = arg;
 
-        if (newline == NULL)
-            break;
-        rc = cpu_parse_line(cpu, cpu->buf + start, (size_t)(newline - cpu->buf) - start);
-        start = (size_t)(newline - cpu->buf) + 1;
-        if (rc != 0)
-            break;
-    }
-    *consumed = start;
-    return rc;
+    (void)len;
+    return memcmp(start, "cpu", 3) == 0 || !cpu->total.has_cur ? -EBADMSG : 1;
 }
 
 /* Reads the cpu lines of /proc/stat into the .cur fields, chunk by chunk. */
 static int cpu_read_stat(struct cpu_collector *cpu)
 {
-    size_t fill = 0;
-    int rc = 0;
-    int fd;
+    int rc;
 
     cpu->total.has_cur = false;
     for (size_t i = 0; i < cpu->core_capacity; i++)
         cpu->cores[i].has_cur = false;
 
-    fd = open(cpu->stat_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cpu_open_error(errno);
-    for (;;) {
-        size_t consumed;
-        ssize_t got = read(fd, cpu->buf + fill, sizeof(cpu->buf) - fill);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = -EIO;
-            break;
-        }
-        if (got == 0) {
-            /* A last line without its newline still counts. */
-            if (fill > 0)
-                rc = cpu_parse_line(cpu, cpu->buf, fill);
-            break;
-        }
-        fill += (size_t)got;
-        rc = cpu_parse_lines(cpu, fill, &consumed);
-        if (rc != 0)
-            break;
-        memmove(cpu->buf, cpu->buf + consumed, fill - consumed);
-        fill -= consumed;
-        if (fill == sizeof(cpu->buf)) {
-            /* A line longer than the whole buffer cannot be a cpu line: it is garbage, or
-             * the first line after them (which ends the part we need). */
-            if (memcmp(cpu->buf, "cpu", 3) == 0 || !cpu->total.has_cur)
-                rc = -EBADMSG;
-            break;
-        }
-    }
-    close(fd);
-    if (rc == 1)
-        rc = 0;
+    rc = proc_lines_read_long(cpu->stat_path, cpu->buf, sizeof(cpu->buf), cpu_line_read,
+                              cpu_line_too_long, cpu);
     if (rc == 0 && !cpu->total.has_cur)
         rc = -EBADMSG;
     return rc;
@@ -236,27 +188,12 @@ static int cpu_read_loadavg(struct cpu_collector *cpu, double load[3])
 {
     char text[CPU_LOADAVG_MAX];
     const char *pos = text;
-    size_t fill = 0;
-    int fd;
+    size_t len;
+    int rc;
 
-    fd = open(cpu->loadavg_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cpu_open_error(errno);
-    while (fill < sizeof(text) - 1) {
-        ssize_t got = read(fd, text + fill, sizeof(text) - 1 - fill);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            close(fd);
-            return -EIO;
-        }
-        if (got == 0)
-            break;
-        fill += (size_t)got;
-    }
-    close(fd);
-    text[fill] = '\0';
+    rc = proc_lines_read_text(cpu->loadavg_path, text, sizeof(text), &len);
+    if (rc < 0)
+        return rc;
 
     for (int i = 0; i < 3; i++) {
         char *end;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "edge-agent/counter_rate.h"
 #include "edge-agent/proc_lines.h"
 
 /* Mounts and devices beyond these are not reported (the batch could not hold them anyway). */
@@ -81,8 +82,7 @@ struct disk_collector {
     size_t mount_count;
     struct disk_device devices[DISK_MAX_DEVICES];
     size_t device_count;
-    int64_t prev_ms; /* monotonic time of the devices' prev reading */
-    bool has_prev_ms;
+    struct counter_rate_clock clock; /* of the devices' prev reading */
     int sys_block_state; /* in the reading in progress: 0 not checked, 1 present, -1 absent */
     char buf[DISK_READ_CHUNK];
 };
@@ -424,26 +424,22 @@ static int disk_emit_device(const struct disk_device *device, double interval_s,
     int rc;
 
     rc = metric_batch_add_labeled(batch, "disk.iops_read",
-                                  metric_round((double)(cur->reads - prev->reads) / interval_s, 2),
+                                  counter_rate_per_s(cur->reads - prev->reads, interval_s),
                                   "device", device->name);
     if (rc == 0)
-        rc = metric_batch_add_labeled(
-            batch, "disk.iops_write",
-            metric_round((double)(cur->writes - prev->writes) / interval_s, 2), "device",
-            device->name);
+        rc = metric_batch_add_labeled(batch, "disk.iops_write",
+                                      counter_rate_per_s(cur->writes - prev->writes, interval_s),
+                                      "device", device->name);
     if (rc == 0)
-        rc =
-            metric_batch_add_labeled(batch, "disk.throughput_read_mbps",
-                                     metric_round((double)(cur->sectors_read - prev->sectors_read) *
-                                                      bits_per_sector / 1e6 / interval_s,
-                                                  2),
-                                     "device", device->name);
+        rc = metric_batch_add_labeled(batch, "disk.throughput_read_mbps",
+                                      counter_rate_mbps(cur->sectors_read - prev->sectors_read,
+                                                        bits_per_sector, interval_s),
+                                      "device", device->name);
     if (rc == 0)
         rc = metric_batch_add_labeled(
             batch, "disk.throughput_write_mbps",
-            metric_round((double)(cur->sectors_written - prev->sectors_written) * bits_per_sector /
-                             1e6 / interval_s,
-                         2),
+            counter_rate_mbps(cur->sectors_written - prev->sectors_written, bits_per_sector,
+                              interval_s),
             "device", device->name);
     return rc;
 }
@@ -463,9 +459,8 @@ static int disk_emit_devices(const struct disk_collector *disk, int64_t now_mono
 {
     double interval_s;
 
-    if (!disk->has_prev_ms || now_mono_ms <= disk->prev_ms)
+    if (!counter_rate_interval(&disk->clock, now_mono_ms, &interval_s))
         return 0;
-    interval_s = (double)(now_mono_ms - disk->prev_ms) / 1000.0;
     for (size_t i = 0; i < disk->device_count; i++) {
         const struct disk_device *device = &disk->devices[i];
         int rc;
@@ -497,8 +492,7 @@ static void disk_commit(struct disk_collector *disk, int64_t now_mono_ms)
         kept++;
     }
     disk->device_count = kept;
-    disk->prev_ms = now_mono_ms;
-    disk->has_prev_ms = true;
+    counter_rate_commit(&disk->clock, now_mono_ms);
 }
 
 /* On a read or parse error nothing is appended and the previous reading is kept. When the

@@ -3,14 +3,14 @@
  * Not thread-safe: one agent thread calls it. */
 #include "edge-agent/collector.h"
 
+#include "edge-agent/proc_lines.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* meminfo is about 1.5 KiB with a fixed set of fields, the ones needed near the top; lines
  * beyond the buffer are not read. */
@@ -42,33 +42,8 @@ struct mem_info {
 
 struct mem_collector {
     char meminfo_path[PATH_MAX];
-    char buf[MEM_READ_MAX];
+    char buf[MEM_READ_MAX + 1]; /* and a NUL */
 };
-
-/* Reads up to the buffer's size; returns the byte count or -ENOENT / -EIO. */
-static ssize_t mem_read_file(struct mem_collector *mem)
-{
-    size_t fill = 0;
-    int fd = open(mem->meminfo_path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return (errno == ENOENT || errno == ENOTDIR) ? -ENOENT : -EIO;
-    while (fill < sizeof(mem->buf)) {
-        ssize_t got = read(fd, mem->buf + fill, sizeof(mem->buf) - fill);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            close(fd);
-            return -EIO;
-        }
-        if (got == 0)
-            break;
-        fill += (size_t)got;
-    }
-    close(fd);
-    return (ssize_t)fill;
-}
 
 /* Parses "Key:   12345 kB"; lines with other keys are skipped unread. */
 static int mem_parse_line(const char *line, size_t len, struct mem_info *info)
@@ -114,25 +89,24 @@ static int mem_parse_line(const char *line, size_t len, struct mem_info *info)
     return 0;
 }
 
+static int mem_line_read(void *arg, const char *line, size_t len)
+{
+    return mem_parse_line(line, len, arg);
+}
+
 static int mem_parse(const char *text, size_t len, struct mem_info *info)
 {
-    size_t start = 0;
+    int rc;
 
     memset(info, 0, sizeof(*info));
-    while (start < len) {
-        const char *newline = memchr(text + start, '\n', len - start);
-        size_t line_len;
-        int rc;
-
-        /* The last line counts without its newline only if the whole file was read. */
-        if (newline == NULL && len == MEM_READ_MAX)
-            break;
-        line_len = newline ? (size_t)(newline - text) - start : len - start;
-        rc = mem_parse_line(text + start, line_len, info);
-        if (rc < 0)
-            return rc;
-        start += line_len + 1;
+    /* The last line counts without its newline only if the whole file was read. */
+    if (len == MEM_READ_MAX) {
+        while (len > 0 && text[len - 1] != '\n')
+            len--;
     }
+    rc = proc_lines_each(text, len, mem_line_read, info);
+    if (rc < 0)
+        return rc;
     /* MemTotal is needed to make sense of the rest; MemFree, Buffers and Cached have been
      * there since 2.6 (MemAvailable since 3.14, SReclaimable since 2.6.19). */
     if (!info->found[MEM_FIELD_TOTAL] || info->kib[MEM_FIELD_TOTAL] == 0 ||
@@ -164,14 +138,14 @@ static int mem_collect(void *ctx, int64_t now_mono_ms, struct metric_batch *batc
     uint64_t cache;
     uint64_t swap_used;
     double swap_pct = 0.0;
-    ssize_t len;
+    size_t len;
     int rc;
 
     (void)now_mono_ms;
-    len = mem_read_file(mem);
-    if (len < 0)
-        return (int)len;
-    rc = mem_parse(mem->buf, (size_t)len, &info);
+    rc = proc_lines_read_text(mem->meminfo_path, mem->buf, sizeof(mem->buf), &len);
+    if (rc < 0)
+        return rc;
+    rc = mem_parse(mem->buf, len, &info);
     if (rc < 0)
         return rc;
 

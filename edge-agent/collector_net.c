@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "edge-agent/counter_rate.h"
 #include "edge-agent/proc_lines.h"
 
 /* Interfaces beyond this are not reported (the batch could not hold them anyway). */
@@ -63,8 +64,7 @@ struct net_collector {
     char sockstat6_path[PATH_MAX];
     struct net_iface ifaces[NET_MAX_IFACES];
     size_t iface_count;
-    int64_t prev_ms; /* monotonic time of the interfaces' prev reading */
-    bool has_prev_ms;
+    struct counter_rate_clock clock; /* of the interfaces' prev reading */
     size_t dev_lines; /* lines of net/dev read so far in the reading in progress */
     char buf[NET_READ_CHUNK];
 };
@@ -255,11 +255,6 @@ static bool net_counters_went_back(const struct net_iface *iface)
            cur->tx_errs < prev->tx_errs || cur->tx_drop < prev->tx_drop;
 }
 
-static double net_mbps(uint64_t bytes, double interval_s)
-{
-    return metric_round((double)bytes * 8.0 / 1e6 / interval_s, 2);
-}
-
 static int net_emit_iface(const struct net_iface *iface, double interval_s,
                           struct metric_batch *batch)
 {
@@ -270,11 +265,11 @@ static int net_emit_iface(const struct net_iface *iface, double interval_s,
     int rc;
 
     rc = metric_batch_add_labeled(batch, "net.rx_mbps",
-                                  net_mbps(cur->rx_bytes - prev->rx_bytes, interval_s), "interface",
+                                  counter_rate_mbps(cur->rx_bytes - prev->rx_bytes, 8.0, interval_s), "interface",
                                   iface->name);
     if (rc == 0)
         rc = metric_batch_add_labeled(batch, "net.tx_mbps",
-                                      net_mbps(cur->tx_bytes - prev->tx_bytes, interval_s),
+                                      counter_rate_mbps(cur->tx_bytes - prev->tx_bytes, 8.0, interval_s),
                                       "interface", iface->name);
     if (rc == 0)
         rc = metric_batch_add_labeled(batch, "net.errors", metric_round((double)errors, 2),
@@ -290,9 +285,8 @@ static int net_emit_ifaces(const struct net_collector *net, int64_t now_mono_ms,
 {
     double interval_s;
 
-    if (!net->has_prev_ms || now_mono_ms <= net->prev_ms)
+    if (!counter_rate_interval(&net->clock, now_mono_ms, &interval_s))
         return 0;
-    interval_s = (double)(now_mono_ms - net->prev_ms) / 1000.0;
     for (size_t i = 0; i < net->iface_count; i++) {
         const struct net_iface *iface = &net->ifaces[i];
         int rc;
@@ -324,8 +318,7 @@ static void net_commit(struct net_collector *net, int64_t now_mono_ms)
         kept++;
     }
     net->iface_count = kept;
-    net->prev_ms = now_mono_ms;
-    net->has_prev_ms = true;
+    counter_rate_commit(&net->clock, now_mono_ms);
 }
 
 /* On a read or parse error nothing is appended and the previous reading is kept. When the

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "edge-agent/proc_lines.h"
 #include "edge-agent/proc_stat.h"
 
 #define CS_READ_CHUNK (64 * 1024) /* lines are ~150 bytes (tcp) to ~180 (udp6) */
@@ -321,68 +322,46 @@ static int cs_line(struct connscan *scan, const char *line, size_t len, size_t i
     return cs_add(scan, &conn);
 }
 
+/* One file being read: where its lines go, and how many came so far. */
+struct cs_reader {
+    struct connscan *scan;
+    const struct cs_sink *sink;
+    size_t index;
+};
+
+static int cs_reader_line(void *arg, const char *line, size_t len)
+{
+    struct cs_reader *r = arg;
+
+    return cs_line(r->scan, line, len, r->index++, r->sink);
+}
+
+/* A line longer than the buffer is garbage: it is skipped, unless it stands for the header. */
+static int cs_reader_long_line(void *arg, const char *line, size_t len)
+{
+    struct cs_reader *r = arg;
+
+    (void)line;
+    (void)len;
+    if (r->index++ == 0)
+        return -EBADMSG;
+    if (r->sink->count_only == NULL)
+        r->scan->table.malformed++;
+    return 0;
+}
+
 /* Reads one file line by line through buf. -ENOENT when it does not exist. */
 static int cs_read_file(struct connscan *scan, const char *file, const struct cs_sink *sink)
 {
+    struct cs_reader reader = {.scan = scan, .sink = sink, .index = 0};
     char path[PATH_MAX];
-    size_t fill = 0;
-    size_t index = 0;
-    int rc = 0;
-    int fd;
+    int rc;
 
     if (snprintf(path, sizeof(path), "%s/%s", scan->proc_root, file) >= (int)sizeof(path))
         return -ENOENT;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return (errno == ENOENT || errno == ENOTDIR) ? -ENOENT : -EIO;
-    for (;;) {
-        size_t start = 0;
-        ssize_t got = read(fd, scan->buf + fill, sizeof(scan->buf) - fill);
-        const char *newline;
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = -EIO;
-            break;
-        }
-        if (got == 0) {
-            if (fill > 0) /* a last line without its newline */
-                rc = cs_line(scan, scan->buf, fill, index++, sink);
-            break;
-        }
-        fill += (size_t)got;
-        while (rc == 0 && (newline = memchr(scan->buf + start, '\n', fill - start)) != NULL) {
-            size_t line_len = (size_t)(newline - scan->buf) - start;
-
-            rc = cs_line(scan, scan->buf + start, line_len, index++, sink);
-            start += line_len + 1;
-        }
-        if (rc != 0)
-            break;
-        memmove(scan->buf, scan->buf + start, fill - start);
-        fill -= start;
-        if (fill == sizeof(scan->buf)) {
-            /* A line longer than the buffer is garbage: skip to its end. */
-            if (index++ == 0) {
-                rc = -EBADMSG;
-                break;
-            }
-            if (sink->count_only == NULL)
-                scan->table.malformed++;
-            fill = 0;
-            while ((got = read(fd, scan->buf, sizeof(scan->buf))) > 0) {
-                newline = memchr(scan->buf, '\n', (size_t)got);
-                if (newline != NULL) {
-                    fill = (size_t)got - (size_t)(newline - scan->buf) - 1;
-                    memmove(scan->buf, newline + 1, fill);
-                    break;
-                }
-            }
-        }
-    }
-    close(fd);
-    if (rc == 0 && index == 0)
+    rc = proc_lines_read_long(path, scan->buf, sizeof(scan->buf), cs_reader_line,
+                              cs_reader_long_line, &reader);
+    if (rc == 0 && reader.index == 0)
         rc = -EBADMSG; /* empty: not even the header */
     return rc;
 }
@@ -448,25 +427,12 @@ static int cs_read_curr_estab(struct connscan *scan, size_t *out)
     char path[PATH_MAX];
     const char *names = NULL;
     const char *values = NULL;
-    size_t fill = 0;
-    int fd;
+    size_t len;
 
     if (snprintf(path, sizeof(path), "%s/net/snmp", scan->proc_root) >= (int)sizeof(path))
         return -ENOENT;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (proc_lines_read_text(path, scan->buf, sizeof(scan->buf), &len) < 0)
         return -ENOENT;
-    while (fill < sizeof(scan->buf) - 1) {
-        ssize_t got = read(fd, scan->buf + fill, sizeof(scan->buf) - 1 - fill);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        fill += (size_t)got;
-    }
-    close(fd);
-    scan->buf[fill] = '\0';
     for (char *line = scan->buf; line != NULL && *line != '\0';) {
         char *newline = strchr(line, '\n');
 

@@ -105,10 +105,13 @@ static bool hex16(const char *id)
     return true;
 }
 
-static int ack_ranges(struct json_scan *s, struct control_ack *a, char *why, size_t cap)
+typedef int (*element_fn)(struct json_scan *s, void *out, char *why, size_t cap);
+
+/* Calls element for each element of the array whose '[' the caller has checked, up to and
+ * including its ']'. Returns 0 or the first error. */
+static int each_element(struct json_scan *s, element_fn element, void *out, char *why,
+                        size_t cap)
 {
-    if (!json_scan_peek(s, '['))
-        return fail(why, cap, "ranges: expected an array");
     s->p++;
     for (bool first = true;; first = false) {
         json_scan_ws(s);
@@ -122,34 +125,51 @@ static int ack_ranges(struct json_scan *s, struct control_ack *a, char *why, siz
             s->p++;
             json_scan_ws(s);
         }
-        if (a->n_ranges == CONTROL_ACK_MAX_RANGES)
-            return fail(why, cap, "ranges: more than %d", CONTROL_ACK_MAX_RANGES);
-        if (!json_scan_peek(s, '['))
-            return fail(why, cap, "ranges[%zu]: expected [first,last]", a->n_ranges);
-        s->p++;
-        uint64_t lo = 0, hi = 0;
-        json_scan_ws(s);
-        int rc = read_uint(s, UINT64_C(1) << 53, &lo, "range first", why, cap);
-        json_scan_ws(s);
-        if (rc == 0 && !json_scan_peek(s, ','))
-            return syntax(s, why, cap);
-        if (rc == 0) {
-            s->p++;
-            json_scan_ws(s);
-            rc = read_uint(s, UINT64_C(1) << 53, &hi, "range last", why, cap);
-        }
-        json_scan_ws(s);
-        if (rc == 0 && !json_scan_peek(s, ']'))
-            return fail(why, cap, "ranges[%zu]: expected two numbers", a->n_ranges);
+        int rc = element(s, out, why, cap);
         if (rc != 0)
             return rc;
-        s->p++;
-        if (lo < 1 || hi < lo)
-            return fail(why, cap, "ranges[%zu]: [%llu,%llu] is not 1 <= first <= last",
-                        a->n_ranges, (unsigned long long)lo, (unsigned long long)hi);
-        a->first[a->n_ranges] = lo;
-        a->last[a->n_ranges++] = hi;
     }
+}
+
+static int ack_range(struct json_scan *s, void *out, char *why, size_t cap)
+{
+    struct control_ack *a = out;
+
+    if (a->n_ranges == CONTROL_ACK_MAX_RANGES)
+        return fail(why, cap, "ranges: more than %d", CONTROL_ACK_MAX_RANGES);
+    if (!json_scan_peek(s, '['))
+        return fail(why, cap, "ranges[%zu]: expected [first,last]", a->n_ranges);
+    s->p++;
+    uint64_t lo = 0, hi = 0;
+    json_scan_ws(s);
+    int rc = read_uint(s, UINT64_C(1) << 53, &lo, "range first", why, cap);
+    json_scan_ws(s);
+    if (rc == 0 && !json_scan_peek(s, ','))
+        return syntax(s, why, cap);
+    if (rc == 0) {
+        s->p++;
+        json_scan_ws(s);
+        rc = read_uint(s, UINT64_C(1) << 53, &hi, "range last", why, cap);
+    }
+    json_scan_ws(s);
+    if (rc == 0 && !json_scan_peek(s, ']'))
+        return fail(why, cap, "ranges[%zu]: expected two numbers", a->n_ranges);
+    if (rc != 0)
+        return rc;
+    s->p++;
+    if (lo < 1 || hi < lo)
+        return fail(why, cap, "ranges[%zu]: [%llu,%llu] is not 1 <= first <= last",
+                    a->n_ranges, (unsigned long long)lo, (unsigned long long)hi);
+    a->first[a->n_ranges] = lo;
+    a->last[a->n_ranges++] = hi;
+    return 0;
+}
+
+static int ack_ranges(struct json_scan *s, struct control_ack *a, char *why, size_t cap)
+{
+    if (!json_scan_peek(s, '['))
+        return fail(why, cap, "ranges: expected an array");
+    return each_element(s, ack_range, a, why, cap);
 }
 
 static int ack_member(struct json_scan *s, const char *key, void *out, char *why, size_t cap)
@@ -166,21 +186,24 @@ static int ack_member(struct json_scan *s, const char *key, void *out, char *why
     return json_scan_skip(s, 1) == 0 ? 0 : syntax(s, why, cap); /* newer hubs may add fields */
 }
 
-static int finish(struct json_scan *s, char *why, size_t cap)
+/* The whole payload as one object, each member through member into out, nothing after. */
+static int parse_object(const void *payload, size_t len, member_fn member, void *out,
+                        char *why, size_t cap)
 {
-    json_scan_ws(s);
-    return s->p == s->end ? 0 : fail(why, cap, "trailing bytes after the object");
+    struct json_scan s;
+    json_scan_init(&s, payload, len);
+    int rc = each_member(&s, member, out, why, cap);
+    if (rc != 0)
+        return rc;
+    json_scan_ws(&s);
+    return s.p == s.end ? 0 : fail(why, cap, "trailing bytes after the object");
 }
 
 int control_ack_parse(const void *payload, size_t len, struct control_ack *out, char *why,
                       size_t cap)
 {
-    struct json_scan s;
-    json_scan_init(&s, payload, len);
     memset(out, 0, sizeof *out);
-    int rc = each_member(&s, ack_member, out, why, cap);
-    if (rc == 0)
-        rc = finish(&s, why, cap);
+    int rc = parse_object(payload, len, ack_member, out, why, cap);
     if (rc == 0 && out->boot_id[0] == '\0')
         rc = fail(why, cap, "boot_id missing");
     return rc;
@@ -238,6 +261,25 @@ static bool name_ok(const char *n)
     return true;
 }
 
+/* Appends one name of the collectors array to the comma-separated list. */
+static int config_collector(struct json_scan *s, void *out, char *why, size_t cap)
+{
+    struct control_config *c = out;
+    size_t used = strlen(c->collectors);
+    char name[32];
+
+    int rc = read_string(s, name, sizeof name, "collectors[]", why, cap);
+    if (rc != 0)
+        return rc;
+    if (!name_ok(name))
+        return fail(why, cap, "collectors: \"%s\" is not a collector name", name);
+    int n = snprintf(c->collectors + used, sizeof c->collectors - used, "%s%s",
+                     used ? "," : "", name);
+    if (n < 0 || (size_t)n >= sizeof c->collectors - used)
+        return fail(why, cap, "collectors: list too long");
+    return 0;
+}
+
 static int config_collectors(struct json_scan *s, struct control_config *c, char *why, size_t cap)
 {
     c->has_collectors = true;
@@ -251,32 +293,7 @@ static int config_collectors(struct json_scan *s, struct control_config *c, char
     }
     if (!json_scan_peek(s, '['))
         return fail(why, cap, "collectors: expected an array of names");
-    s->p++;
-    size_t used = 0;
-    for (bool first = true;; first = false) {
-        json_scan_ws(s);
-        if (json_scan_peek(s, ']')) {
-            s->p++;
-            return 0;
-        }
-        if (!first) {
-            if (!json_scan_peek(s, ','))
-                return syntax(s, why, cap);
-            s->p++;
-            json_scan_ws(s);
-        }
-        char name[32];
-        int rc = read_string(s, name, sizeof name, "collectors[]", why, cap);
-        if (rc != 0)
-            return rc;
-        if (!name_ok(name))
-            return fail(why, cap, "collectors: \"%s\" is not a collector name", name);
-        int n = snprintf(c->collectors + used, sizeof c->collectors - used, "%s%s",
-                         used ? "," : "", name);
-        if (n < 0 || (size_t)n >= sizeof c->collectors - used)
-            return fail(why, cap, "collectors: list too long");
-        used += (size_t)n;
-    }
+    return each_element(s, config_collector, c, why, cap);
 }
 
 static bool label_key_ok(const char *k)
@@ -365,12 +382,8 @@ int control_config_parse(const void *payload, size_t len, struct control_config 
     if (len > CONTROL_CONFIG_MAX_BYTES)
         return fail(why, cap, "config of %zu bytes is larger than %d", len,
                     CONTROL_CONFIG_MAX_BYTES);
-    struct json_scan s;
-    json_scan_init(&s, payload, len);
     memset(out, 0, sizeof *out);
-    int rc = each_member(&s, config_member, out, why, cap);
-    if (rc == 0)
-        rc = finish(&s, why, cap);
+    int rc = parse_object(payload, len, config_member, out, why, cap);
     if (rc == 0 && out->version == 0)
         rc = fail(why, cap, "version missing");
     return rc;

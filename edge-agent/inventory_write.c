@@ -36,41 +36,50 @@ static void write_ips(struct json_out *o, const struct hostfacts *f)
     json_out_raw(o, "]");
 }
 
+/* The text before a value (punctuation and key), then the string, or null when empty. */
+static void write_string_or_null(struct json_out *o, const char *before, const char *text,
+                                 size_t max_len)
+{
+    json_out_raw(o, before);
+    json_out_string_or_null(o, text, max_len);
+}
+
+/* The text before a value, then the number, or null when it is not positive (unknown). */
+static void write_positive_or_null(struct json_out *o, const char *before, int64_t value)
+{
+    json_out_raw(o, before);
+    if (value > 0)
+        json_out_int(o, value);
+    else
+        json_out_raw(o, "null");
+}
+
 static void write_facts(struct json_out *o, const struct inventory_input *in)
 {
     const struct hostfacts *f = in->facts;
 
-    json_out_raw(o, "\"facts\":{\"hostname\":");
-    json_out_string_or_null(o, FIELD(f, hostname));
-    json_out_raw(o, ",\"machine_id\":");
-    json_out_string_or_null(o, FIELD(f, machine_id));
-    json_out_raw(o, ",\"os\":{\"id\":");
-    json_out_string_or_null(o, FIELD(f, os_id));
-    json_out_raw(o, ",\"version\":");
-    json_out_string_or_null(o, FIELD(f, os_version_id));
-    json_out_raw(o, ",\"pretty\":");
-    json_out_string_or_null(o, FIELD(f, os_pretty));
-    json_out_raw(o, "},\"kernel\":");
-    json_out_string_or_null(o, FIELD(f, kernel));
-    json_out_raw(o, ",\"cpu\":{\"model\":");
-    json_out_string_or_null(o, FIELD(f, cpu_model));
-    json_out_raw(o, ",\"cores\":");
-    if (f->cpu_cores > 0)
-        json_out_int(o, f->cpu_cores);
-    else
-        json_out_raw(o, "null");
-    json_out_raw(o, "},\"mem_total_mb\":");
-    if (f->mem_total_mb > 0)
-        json_out_int(o, f->mem_total_mb);
-    else
-        json_out_raw(o, "null");
-    json_out_raw(o, ",\"boot_time\":");
-    if (f->boot_time_ms > 0)
-        json_out_int(o, f->boot_time_ms);
-    else
-        json_out_raw(o, "null");
+    write_string_or_null(o, "\"facts\":{\"hostname\":", FIELD(f, hostname));
+    write_string_or_null(o, ",\"machine_id\":", FIELD(f, machine_id));
+    write_string_or_null(o, ",\"os\":{\"id\":", FIELD(f, os_id));
+    write_string_or_null(o, ",\"version\":", FIELD(f, os_version_id));
+    write_string_or_null(o, ",\"pretty\":", FIELD(f, os_pretty));
+    write_string_or_null(o, "},\"kernel\":", FIELD(f, kernel));
+    write_string_or_null(o, ",\"cpu\":{\"model\":", FIELD(f, cpu_model));
+    write_positive_or_null(o, ",\"cores\":", f->cpu_cores);
+    write_positive_or_null(o, "},\"mem_total_mb\":", f->mem_total_mb);
+    write_positive_or_null(o, ",\"boot_time\":", f->boot_time_ms);
     write_ips(o, f);
     json_out_raw(o, in->has_gpu ? ",\"has_gpu\":true}" : ",\"has_gpu\":false}");
+}
+
+/* The text before a value, then the string, only when it is not empty. */
+static void write_string_if_set(struct json_out *o, const char *before, const char *text,
+                                size_t max_len)
+{
+    if (strnlen(text, max_len) > 0) {
+        json_out_raw(o, before);
+        json_out_string(o, text, max_len);
+    }
 }
 
 static void write_container(struct json_out *o, const struct inventory_container *c)
@@ -79,10 +88,7 @@ static void write_container(struct json_out *o, const struct inventory_container
     json_out_string(o, FIELD(c, id));
     json_out_raw(o, ",\"runtime\":");
     json_out_string(o, FIELD(c, runtime));
-    if (strnlen(c->pod_uid, sizeof(c->pod_uid)) > 0) {
-        json_out_raw(o, ",\"pod_uid\":");
-        json_out_string(o, FIELD(c, pod_uid));
-    }
+    write_string_if_set(o, ",\"pod_uid\":", FIELD(c, pod_uid));
     json_out_raw(o, "}");
 }
 
@@ -92,10 +98,7 @@ void inventory_write_process(struct json_out *o, const struct inventory_process 
     json_out_int(o, p->pid);
     json_out_raw(o, ",\"name\":");
     json_out_string(o, FIELD(p, name));
-    if (strnlen(p->container_id, sizeof(p->container_id)) > 0) {
-        json_out_raw(o, ",\"container\":");
-        json_out_string(o, FIELD(p, container_id));
-    }
+    write_string_if_set(o, ",\"container\":", FIELD(p, container_id));
     json_out_raw(o, "}");
 }
 

@@ -463,12 +463,13 @@ static void ps_publish(struct procscan *scan)
     scan->table.container_count = scan->container_count;
 }
 
-/* The published arrays become prev, and the spare ones cur, empty. */
-static void ps_swap(struct procscan *scan)
+/* Exchanges the cur and prev arrays with their capacities and counts. */
+static void ps_exchange(struct procscan *scan)
 {
     struct proc_info *procs = scan->prev;
     int *fds = scan->prev_fds;
     size_t capacity = scan->prev_capacity;
+    size_t count = scan->prev_count;
 
     scan->prev = scan->cur;
     scan->prev_fds = scan->cur_fds;
@@ -477,6 +478,13 @@ static void ps_swap(struct procscan *scan)
     scan->cur = procs;
     scan->cur_fds = fds;
     scan->cur_capacity = capacity;
+    scan->cur_count = count;
+}
+
+/* The published arrays become prev, and the spare ones cur, empty. */
+static void ps_swap(struct procscan *scan)
+{
+    ps_exchange(scan);
     scan->cur_count = 0;
 }
 
@@ -484,18 +492,8 @@ static void ps_swap(struct procscan *scan)
  * are closed (only a cost: they are reopened next time). */
 static void ps_unswap(struct procscan *scan)
 {
-    struct proc_info *procs = scan->cur;
-    int *fds = scan->cur_fds;
-    size_t capacity = scan->cur_capacity;
-
     ps_close_fds(scan->cur_fds, scan->cur_count);
-    scan->cur = scan->prev;
-    scan->cur_fds = scan->prev_fds;
-    scan->cur_capacity = scan->prev_capacity;
-    scan->cur_count = scan->prev_count;
-    scan->prev = procs;
-    scan->prev_fds = fds;
-    scan->prev_capacity = capacity;
+    ps_exchange(scan);
     scan->prev_count = 0;
     scan->kept_fds = 0;
     for (size_t i = 0; i < scan->cur_count; i++)
