@@ -26,6 +26,7 @@
 #include "edge-agent/collector.h"
 #include "edge-agent/procscan.h"
 #include "tests/support/alloc_fail.h"
+#include "tests/support/fixture_tree.h"
 
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
@@ -61,8 +62,7 @@ static int state_setup(void **state)
     if (ts == NULL)
         return -1;
     ts->batch = calloc(1, sizeof(*ts->batch));
-    (void)snprintf(ts->dir, sizeof(ts->dir), "/tmp/updraft-test-procscan-XXXXXX");
-    if (ts->batch == NULL || mkdtemp(ts->dir) == NULL) {
+    if (ts->batch == NULL || fixture_tree_mkdtemp(ts->dir, sizeof(ts->dir), "procscan") != 0) {
         free(ts->batch);
         free(ts);
         return -1;
@@ -74,69 +74,24 @@ static int state_setup(void **state)
     return 0;
 }
 
-/* Removes what the tests put into the temporary directory (one level of pid dirs). */
-static void remove_tree(const char *path)
-{
-    DIR *dir = opendir(path);
-    struct dirent *entry;
-    char child[512];
-
-    if (dir != NULL) {
-        while ((entry = readdir(dir)) != NULL) {
-            struct stat st;
-
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-                continue;
-            (void)snprintf(child, sizeof(child), "%s/%s", path, entry->d_name);
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(child);
-            else
-                (void)unlink(child);
-        }
-        closedir(dir);
-    }
-    (void)rmdir(path);
-}
-
 static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
 
-    remove_tree(ts->dir);
+    fixture_tree_remove(ts->dir);
     free(ts->batch);
     free(ts);
     return 0;
 }
 
-static const char *fixtures_dir(void)
-{
-    const char *dir = getenv("FIXTURES_DIR");
-
-    return (dir != NULL && dir[0] != '\0') ? dir : "tests/fixtures";
-}
-
-/* Points link at fixtures/<kind>/<tree> (kind "proc" or "sys"). */
-static void point_at(const char *link, const char *kind, const char *tree)
-{
-    char relative[PATH_MAX];
-    char absolute[PATH_MAX];
-
-    (void)snprintf(relative, sizeof(relative), "%s/%s/%s", fixtures_dir(), kind, tree);
-    if (realpath(relative, absolute) == NULL)
-        fail_msg("fixture tree %s not found (run from the repository root or set FIXTURES_DIR)",
-                 relative);
-    (void)unlink(link);
-    assert_int_equal(symlink(absolute, link), 0);
-}
-
 static void use_proc(const struct test_state *ts, const char *tree)
 {
-    point_at(ts->proc_link, "proc", tree);
+    fixture_tree_link(ts->proc_link, "proc", tree);
 }
 
 static void use_sys(const struct test_state *ts, const char *tree)
 {
-    point_at(ts->sys_link, "sys", tree);
+    fixture_tree_link(ts->sys_link, "sys", tree);
 }
 
 /* A scan of the fixture link: 100 ticks/s, 4 KiB pages, no kept fds (the symlink is
@@ -153,14 +108,7 @@ static struct procscan *new_scan(const struct test_state *ts)
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
-    char path[512];
-    FILE *out;
-
-    (void)snprintf(path, sizeof(path), "%s/%s", dir, name);
-    out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(text, 1, strlen(text), out), strlen(text));
-    assert_int_equal(fclose(out), 0);
+    fixture_tree_write(dir, name, text, strlen(text));
 }
 
 static const struct proc_info *find_proc(const struct procscan *scan, int pid)
