@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edge-agent/batch.h"
+
 const char *fixture_tree_dir(void)
 {
     const char *dir = getenv("FIXTURES_DIR");
@@ -29,6 +31,26 @@ int fixture_tree_mkdtemp(char *dir, size_t size, const char *name)
     if (len < 0 || (size_t)len >= size || mkdtemp(dir) == NULL)
         return -1;
     return 0;
+}
+
+int fixture_tree_open(char *dir, size_t size, const char *name, int64_t now_ms,
+                      struct metric_batch **batch)
+{
+    struct metric_batch *made = calloc(1, sizeof(*made));
+
+    if (made == NULL || fixture_tree_mkdtemp(dir, size, name) != 0) {
+        free(made);
+        return -1;
+    }
+    metric_batch_reset(made, now_ms);
+    *batch = made;
+    return 0;
+}
+
+void fixture_tree_close(const char *dir, struct metric_batch *batch)
+{
+    fixture_tree_remove(dir);
+    free(batch);
 }
 
 void fixture_tree_remove(const char *path)

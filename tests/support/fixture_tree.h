@@ -7,12 +7,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct metric_batch;
 
 /* $FIXTURES_DIR when set and not empty, else "tests/fixtures". */
 const char *fixture_tree_dir(void);
 
 /* Creates /tmp/updraft-test-<name>-XXXXXX into dir (size bytes). 0, or -1 on failure. */
 int fixture_tree_mkdtemp(char *dir, size_t size, const char *name);
+
+/* Allocates *batch (reset to now_ms) and creates the directory of fixture_tree_mkdtemp.
+ * 0, or -1 with nothing left allocated. Release both with fixture_tree_close. */
+int fixture_tree_open(char *dir, size_t size, const char *name, int64_t now_ms,
+                      struct metric_batch **batch);
+
+/* Removes dir (fixture_tree_remove) and frees batch; batch may be NULL. */
+void fixture_tree_close(const char *dir, struct metric_batch *batch);
 
 /* Removes path and everything below it; what cannot be removed stays. */
 void fixture_tree_remove(const char *path);

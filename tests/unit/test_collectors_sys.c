@@ -115,12 +115,8 @@ static int state_setup(void **state)
     struct test_state *ts = calloc(1, sizeof(*ts));
     char path[128];
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    if (ts->batch == NULL ||
-        fixture_tree_mkdtemp(ts->dir, sizeof(ts->dir), "collectors-sys") != 0) {
-        free(ts->batch);
+    if (ts == NULL || fixture_tree_open(ts->dir, sizeof(ts->dir), "collectors-sys", 1796146252000,
+                                        &ts->batch) != 0) {
         free(ts);
         return -1;
     }
@@ -133,7 +129,6 @@ static int state_setup(void **state)
     ts->env.sys_root = ts->sys_root;
     ts->env.top_n = 10;
     ts->env.statvfs_fn = fake_statvfs;
-    metric_batch_reset(ts->batch, 1796146252000);
     fake_statvfs_call_count = 0;
     *state = ts;
     return 0;
@@ -143,8 +138,7 @@ static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
 
-    fixture_tree_remove(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
 }

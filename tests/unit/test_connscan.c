@@ -41,16 +41,12 @@ static int state_setup(void **state)
 {
     struct test_state *ts = calloc(1, sizeof(*ts));
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    if (ts->batch == NULL || fixture_tree_mkdtemp(ts->dir, sizeof(ts->dir), "connscan") != 0) {
-        free(ts->batch);
+    if (ts == NULL ||
+        fixture_tree_open(ts->dir, sizeof(ts->dir), "connscan", 1795321260000, &ts->batch) != 0) {
         free(ts);
         return -1;
     }
     (void)snprintf(ts->root, sizeof(ts->root), "%s/proc", ts->dir);
-    metric_batch_reset(ts->batch, 1795321260000);
     *state = ts;
     return 0;
 }
@@ -59,8 +55,7 @@ static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
 
-    fixture_tree_remove(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
 }

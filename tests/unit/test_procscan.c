@@ -59,17 +59,13 @@ static int state_setup(void **state)
 {
     struct test_state *ts = calloc(1, sizeof(*ts));
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    if (ts->batch == NULL || fixture_tree_mkdtemp(ts->dir, sizeof(ts->dir), "procscan") != 0) {
-        free(ts->batch);
+    if (ts == NULL ||
+        fixture_tree_open(ts->dir, sizeof(ts->dir), "procscan", 1795321260000, &ts->batch) != 0) {
         free(ts);
         return -1;
     }
     (void)snprintf(ts->proc_link, sizeof(ts->proc_link), "%s/proc", ts->dir);
     (void)snprintf(ts->sys_link, sizeof(ts->sys_link), "%s/sys", ts->dir);
-    metric_batch_reset(ts->batch, 1795321260000);
     *state = ts;
     return 0;
 }
@@ -78,8 +74,7 @@ static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
 
-    fixture_tree_remove(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
 }
@@ -527,12 +522,37 @@ static void precise_rss_reads_statm(void **state)
     procscan_free(scan);
 }
 
+struct expected_container {
+    int pid;
+    const char *id, *runtime, *pod_uid;
+};
+
+/* Scans fixture tree `tree` (12 processes) once and checks each listed pid's container id,
+ * runtime and pod uid. The caller frees the scan. */
+static struct procscan *scan_containers(const struct test_state *ts, const char *tree,
+                                        const struct expected_container *expect, size_t count)
+{
+    struct procscan *scan;
+
+    use_proc(ts, tree);
+    scan = new_scan(ts);
+    assert_int_equal(procscan_update(scan, 0), 0);
+    assert_int_equal(procscan_table(scan)->count, 12);
+    for (size_t i = 0; i < count; i++) {
+        const struct proc_info *info = find_proc(scan, expect[i].pid);
+
+        if (strcmp(info->container_id, expect[i].id) != 0 ||
+            strcmp(info->runtime, expect[i].runtime) != 0 ||
+            strcmp(info->pod_uid, expect[i].pod_uid) != 0)
+            fail_msg("pid %d: container '%s' runtime '%s' pod '%s'", expect[i].pid,
+                     info->container_id, info->runtime, info->pod_uid);
+    }
+    return scan;
+}
+
 static void cgroup_v1_host_gives_docker_and_kubernetes_containers(void **state)
 {
-    static const struct {
-        int pid;
-        const char *id, *runtime, *pod_uid;
-    } expect[] = {
+    static const struct expected_container expect[] = {
         {1, "", "", ""},
         {812, "", "", ""},
         {1400, "", "", ""},
@@ -548,19 +568,11 @@ static void cgroup_v1_host_gives_docker_and_kubernetes_containers(void **state)
     const struct proc_table *table;
     const struct container_info *c;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_containers(ts, "container-v1", expect, sizeof(expect) / sizeof(expect[0]));
     table = procscan_table(scan);
-    assert_int_equal(table->count, 12);
     for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
         const struct proc_info *info = find_proc(scan, expect[i].pid);
 
-        if (strcmp(info->container_id, expect[i].id) != 0 ||
-            strcmp(info->runtime, expect[i].runtime) != 0 ||
-            strcmp(info->pod_uid, expect[i].pod_uid) != 0)
-            fail_msg("pid %d: container '%s' runtime '%s' pod '%s'", expect[i].pid,
-                     info->container_id, info->runtime, info->pod_uid);
         if (expect[i].id[0] == '\0')
             assert_int_equal(info->container, -1);
         else
@@ -627,10 +639,7 @@ static void cpu_pct_is_tick_delta_over_the_interval(void **state)
 
 static void cgroup_v2_host_gives_podman_crio_and_containerd_containers(void **state)
 {
-    static const struct {
-        int pid;
-        const char *id, *runtime, *pod_uid;
-    } expect[] = {
+    static const struct expected_container expect[] = {
         {1, "", "", ""},
         {700, "", "", ""}, /* conmon */
         {701, ID_P, "podman", ""},
@@ -649,20 +658,8 @@ static void cgroup_v2_host_gives_podman_crio_and_containerd_containers(void **st
     const struct proc_table *table;
     const struct container_info *c;
 
-    use_proc(ts, "container-v2");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_containers(ts, "container-v2", expect, sizeof(expect) / sizeof(expect[0]));
     table = procscan_table(scan);
-    assert_int_equal(table->count, 12);
-    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-        const struct proc_info *info = find_proc(scan, expect[i].pid);
-
-        if (strcmp(info->container_id, expect[i].id) != 0 ||
-            strcmp(info->runtime, expect[i].runtime) != 0 ||
-            strcmp(info->pod_uid, expect[i].pod_uid) != 0)
-            fail_msg("pid %d: container '%s' runtime '%s' pod '%s'", expect[i].pid,
-                     info->container_id, info->runtime, info->pod_uid);
-    }
     assert_string_equal(find_proc(scan, 950)->name, "a) b (c");
     assert_string_equal(find_proc(scan, 960)->name, "kworker/0:1-eve");
     assert_int_equal(find_proc(scan, 960)->state, 'I');
