@@ -101,6 +101,28 @@ static struct procscan *new_scan(const struct test_state *ts)
     return scan;
 }
 
+/* A new scan of fixture tree `tree` at now_ms. The caller frees it. */
+static struct procscan *scan_tree(const struct test_state *ts, const char *tree, int64_t now_ms)
+{
+    struct procscan *scan;
+
+    use_proc(ts, tree);
+    scan = new_scan(ts);
+    assert_int_equal(procscan_update(scan, now_ms), 0);
+    return scan;
+}
+
+/* scan_tree of tree at first_ms, then an update from later_tree at later_ms. */
+static struct procscan *scan_two(const struct test_state *ts, const char *tree, int64_t first_ms,
+                                 const char *later_tree, int64_t later_ms)
+{
+    struct procscan *scan = scan_tree(ts, tree, first_ms);
+
+    use_proc(ts, later_tree);
+    assert_int_equal(procscan_update(scan, later_ms), 0);
+    return scan;
+}
+
 static void write_file(const char *dir, const char *name, const char *text)
 {
     fixture_tree_write(dir, name, text, strlen(text));
@@ -446,9 +468,7 @@ static void real_host_capture_gives_names_memory_and_no_rate_yet(void **state)
     const struct proc_table *table;
     const struct proc_info *busy;
 
-    use_proc(ts, "real-host");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_tree(ts, "real-host", 0);
     table = procscan_table(scan);
     assert_int_equal(table->count, 4);
     assert_int_equal(table->scans, 1);
@@ -488,12 +508,8 @@ static void real_host_cpu_pct_comes_from_two_captures(void **state)
     struct test_state *ts = *state;
     struct procscan *scan;
 
-    use_proc(ts, "real-host");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 10000), 0);
-    use_proc(ts, "real-host-later");
     /* The two reads of 12654/stat were 1158 ms apart (README). */
-    assert_int_equal(procscan_update(scan, 11158), 0);
+    scan = scan_two(ts, "real-host", 10000, "real-host-later", 11158);
     assert_true(find_proc(scan, 12654)->has_cpu);
     /* 303 - 189 = 114 ticks at 100/s over 1.158 s = 98.4456 % */
     assert_true(metric_round(find_proc(scan, 12654)->cpu_pct, 2) == 98.45);
@@ -532,11 +548,8 @@ struct expected_container {
 static struct procscan *scan_containers(const struct test_state *ts, const char *tree,
                                         const struct expected_container *expect, size_t count)
 {
-    struct procscan *scan;
+    struct procscan *scan = scan_tree(ts, tree, 0);
 
-    use_proc(ts, tree);
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
     assert_int_equal(procscan_table(scan)->count, 12);
     for (size_t i = 0; i < count; i++) {
         const struct proc_info *info = find_proc(scan, expect[i].pid);
@@ -615,11 +628,7 @@ static void cpu_pct_is_tick_delta_over_the_interval(void **state)
     struct procscan *scan;
     const struct proc_table *table;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 1000), 0);
-    use_proc(ts, "container-v1-later");
-    assert_int_equal(procscan_update(scan, 6000), 0);
+    scan = scan_two(ts, "container-v1", 1000, "container-v1-later", 6000);
     table = procscan_table(scan);
     assert_int_equal(table->count, 12);
     assert_null(proc_table_find(table, 1500)); /* exited */
@@ -677,11 +686,8 @@ static void same_now_keeps_the_scan_already_made(void **state)
     struct test_state *ts = *state;
     struct procscan *scan;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 500), 0);
-    use_proc(ts, "container-v1-later");
-    assert_int_equal(procscan_update(scan, 500), 0); /* the second collector of the cycle */
+    /* the second update at the same now_ms is the second collector of the cycle */
+    scan = scan_two(ts, "container-v1", 500, "container-v1-later", 500);
     assert_int_equal(procscan_table(scan)->scans, 1);
     assert_non_null(proc_table_find(procscan_table(scan), 1500));
     procscan_free(scan);
@@ -693,9 +699,7 @@ static void malformed_pids_are_skipped_and_counted(void **state)
     struct procscan *scan;
     const struct proc_table *table;
 
-    use_proc(ts, "malformed");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_tree(ts, "malformed", 0);
     table = procscan_table(scan);
     /* 10 11 12 13 14 19 20 malformed; 16 has no stat; self, 0123, 12abc are no pids */
     assert_int_equal(table->procs_malformed, 7);
@@ -714,9 +718,7 @@ static void missing_proc_root_gives_enoent_and_keeps_the_table(void **state)
     struct test_state *ts = *state;
     struct procscan *scan;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_tree(ts, "container-v1", 0);
     assert_int_equal(unlink(ts->proc_link), 0);
     assert_int_equal(procscan_update(scan, 5000), -ENOENT);
     assert_int_equal(procscan_table(scan)->count, 12);
