@@ -19,6 +19,7 @@
 
 #include "edge-agent/batch.h"
 #include "edge-agent/collector.h"
+#include "tests/support/fixture_tree.h"
 
 static const char *const proc_files[] = {"stat", "loadavg", "meminfo"};
 
@@ -31,16 +32,11 @@ static int state_setup(void **state)
 {
     struct test_state *ts = calloc(1, sizeof(*ts));
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    (void)snprintf(ts->dir, sizeof(ts->dir), "/tmp/updraft-test-collectors-XXXXXX");
-    if (ts->batch == NULL || mkdtemp(ts->dir) == NULL) {
-        free(ts->batch);
+    if (ts == NULL ||
+        fixture_tree_open(ts->dir, sizeof(ts->dir), "collectors", 1795321260000, &ts->batch) != 0) {
         free(ts);
         return -1;
     }
-    metric_batch_reset(ts->batch, 1795321260000);
     *state = ts;
     return 0;
 }
@@ -48,73 +44,21 @@ static int state_setup(void **state)
 static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
-    char path[128];
 
-    for (size_t i = 0; i < sizeof(proc_files) / sizeof(proc_files[0]); i++) {
-        (void)snprintf(path, sizeof(path), "%s/%s", ts->dir, proc_files[i]);
-        (void)unlink(path);
-    }
-    (void)rmdir(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
-}
-
-static const char *fixtures_dir(void)
-{
-    const char *dir = getenv("FIXTURES_DIR");
-
-    return (dir != NULL && dir[0] != '\0') ? dir : "tests/fixtures";
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    char chunk[4096];
-    size_t got;
-    FILE *in = fopen(from, "rb");
-    FILE *out;
-
-    if (in == NULL)
-        fail_msg("cannot open fixture %s (run from the repository root or set FIXTURES_DIR)", from);
-    out = fopen(to, "wb");
-    assert_non_null(out);
-    while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0)
-        assert_int_equal(fwrite(chunk, 1, got, out), got);
-    assert_int_equal(fclose(in), 0);
-    assert_int_equal(fclose(out), 0);
 }
 
 /* Copies the files of fixture tree `tree` (those it has) into the temporary proc_root. */
 static void use_fixture(const struct test_state *ts, const char *tree)
 {
-    char from[512];
-    char to[128];
-    int copied = 0;
-
-    for (size_t i = 0; i < sizeof(proc_files) / sizeof(proc_files[0]); i++) {
-        (void)snprintf(from, sizeof(from), "%s/proc/%s/%s", fixtures_dir(), tree, proc_files[i]);
-        (void)snprintf(to, sizeof(to), "%s/%s", ts->dir, proc_files[i]);
-        if (access(from, F_OK) == 0) {
-            copy_file(from, to);
-            copied++;
-        }
-    }
-    if (copied == 0)
-        fail_msg("fixture tree %s/proc/%s not found (run from the repository root or set "
-                 "FIXTURES_DIR)",
-                 fixtures_dir(), tree);
+    fixture_tree_copy(ts->dir, tree, proc_files, sizeof(proc_files) / sizeof(proc_files[0]), false);
 }
 
 static void write_text(const struct test_state *ts, const char *file, const char *text)
 {
-    char path[128];
-    FILE *out;
-
-    (void)snprintf(path, sizeof(path), "%s/%s", ts->dir, file);
-    out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(text, 1, strlen(text), out), strlen(text));
-    assert_int_equal(fclose(out), 0);
+    fixture_tree_write(ts->dir, file, text, strlen(text));
 }
 
 static const struct batch_sample *find_sample(const struct metric_batch *batch, const char *name)

@@ -25,6 +25,7 @@
 #include "edge-agent/batch.h"
 #include "edge-agent/collector.h"
 #include "tests/support/alloc_fail.h"
+#include "tests/support/fixture_tree.h"
 
 /* The sources the collectors read, relative to proc_root. */
 static const char *const proc_files[] = {"self/mountinfo", "mounts",       "diskstats",
@@ -104,13 +105,6 @@ static bool fake_statvfs_was_called_for(const char *path)
 
 /* ---- fixtures ---- */
 
-static const char *fixtures_dir(void)
-{
-    const char *dir = getenv("FIXTURES_DIR");
-
-    return (dir != NULL && dir[0] != '\0') ? dir : "tests/fixtures";
-}
-
 static void tmp_path(const struct test_state *ts, const char *file, char *out, size_t size)
 {
     (void)snprintf(out, size, "%s/%s", ts->dir, file);
@@ -121,12 +115,8 @@ static int state_setup(void **state)
     struct test_state *ts = calloc(1, sizeof(*ts));
     char path[128];
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    (void)snprintf(ts->dir, sizeof(ts->dir), "/tmp/updraft-test-collectors-sys-XXXXXX");
-    if (ts->batch == NULL || mkdtemp(ts->dir) == NULL) {
-        free(ts->batch);
+    if (ts == NULL || fixture_tree_open(ts->dir, sizeof(ts->dir), "collectors-sys", 1796146252000,
+                                        &ts->batch) != 0) {
         free(ts);
         return -1;
     }
@@ -139,7 +129,6 @@ static int state_setup(void **state)
     ts->env.sys_root = ts->sys_root;
     ts->env.top_n = 10;
     ts->env.statvfs_fn = fake_statvfs;
-    metric_batch_reset(ts->batch, 1796146252000);
     fake_statvfs_call_count = 0;
     *state = ts;
     return 0;
@@ -148,59 +137,16 @@ static int state_setup(void **state)
 static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
-    char path[128];
 
-    for (size_t i = 0; i < sizeof(proc_files) / sizeof(proc_files[0]); i++) {
-        tmp_path(ts, proc_files[i], path, sizeof(path));
-        (void)unlink(path);
-    }
-    tmp_path(ts, "self", path, sizeof(path));
-    (void)rmdir(path);
-    tmp_path(ts, "net", path, sizeof(path));
-    (void)rmdir(path);
-    (void)rmdir(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    char chunk[4096];
-    size_t got;
-    FILE *in = fopen(from, "rb");
-    FILE *out;
-
-    assert_non_null(in);
-    out = fopen(to, "wb");
-    assert_non_null(out);
-    while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0)
-        assert_int_equal(fwrite(chunk, 1, got, out), got);
-    assert_int_equal(fclose(in), 0);
-    assert_int_equal(fclose(out), 0);
 }
 
 /* Makes the temporary proc_root hold exactly the files fixture tree `tree` has. */
 static void use_fixture(const struct test_state *ts, const char *tree)
 {
-    char from[512];
-    char to[128];
-    int copied = 0;
-
-    for (size_t i = 0; i < sizeof(proc_files) / sizeof(proc_files[0]); i++) {
-        (void)snprintf(from, sizeof(from), "%s/proc/%s/%s", fixtures_dir(), tree, proc_files[i]);
-        tmp_path(ts, proc_files[i], to, sizeof(to));
-        if (access(from, F_OK) == 0) {
-            copy_file(from, to);
-            copied++;
-        } else {
-            (void)unlink(to);
-        }
-    }
-    if (copied == 0)
-        fail_msg("fixture tree %s/proc/%s not found (run from the repository root or set "
-                 "FIXTURES_DIR)",
-                 fixtures_dir(), tree);
+    fixture_tree_copy(ts->dir, tree, proc_files, sizeof(proc_files) / sizeof(proc_files[0]), true);
 }
 
 /* Replaces one file of the temporary proc_root with tree `tree`'s. */
@@ -209,9 +155,9 @@ static void use_fixture_file(const struct test_state *ts, const char *tree, cons
     char from[512];
     char to[128];
 
-    (void)snprintf(from, sizeof(from), "%s/proc/%s/%s", fixtures_dir(), tree, file);
+    (void)snprintf(from, sizeof(from), "%s/proc/%s/%s", fixture_tree_dir(), tree, file);
     tmp_path(ts, file, to, sizeof(to));
-    copy_file(from, to);
+    fixture_tree_copy_file(from, to);
 }
 
 /* Points sys_root at tests/fixtures/sys/<tree>. */
@@ -219,7 +165,7 @@ static void use_sys_fixture(struct test_state *ts, const char *tree)
 {
     char block[PATH_MAX + 8];
 
-    (void)snprintf(ts->sys_root, sizeof(ts->sys_root), "%s/sys/%s", fixtures_dir(), tree);
+    (void)snprintf(ts->sys_root, sizeof(ts->sys_root), "%s/sys/%s", fixture_tree_dir(), tree);
     (void)snprintf(block, sizeof(block), "%s/block", ts->sys_root);
     if (access(block, F_OK) != 0)
         fail_msg("fixture tree %s not found", block);
@@ -227,14 +173,7 @@ static void use_sys_fixture(struct test_state *ts, const char *tree)
 
 static void write_text(const struct test_state *ts, const char *file, const char *text)
 {
-    char path[128];
-    FILE *out;
-
-    tmp_path(ts, file, path, sizeof(path));
-    out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(text, 1, strlen(text), out), strlen(text));
-    assert_int_equal(fclose(out), 0);
+    fixture_tree_write(ts->dir, file, text, strlen(text));
 }
 
 static void remove_file(const struct test_state *ts, const char *file)

@@ -27,6 +27,7 @@
 #include "edge-agent/connscan.h"
 #include "edge-agent/sockdiag.h"
 #include "tests/support/alloc_fail.h"
+#include "tests/support/fixture_tree.h"
 
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
@@ -40,74 +41,29 @@ static int state_setup(void **state)
 {
     struct test_state *ts = calloc(1, sizeof(*ts));
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    (void)snprintf(ts->dir, sizeof(ts->dir), "/tmp/updraft-test-connscan-XXXXXX");
-    if (ts->batch == NULL || mkdtemp(ts->dir) == NULL) {
-        free(ts->batch);
+    if (ts == NULL ||
+        fixture_tree_open(ts->dir, sizeof(ts->dir), "connscan", 1795321260000, &ts->batch) != 0) {
         free(ts);
         return -1;
     }
     (void)snprintf(ts->root, sizeof(ts->root), "%s/proc", ts->dir);
-    metric_batch_reset(ts->batch, 1795321260000);
     *state = ts;
     return 0;
-}
-
-static void remove_tree(const char *path)
-{
-    DIR *dir = opendir(path);
-    struct dirent *entry;
-    char child[512];
-
-    if (dir != NULL) {
-        while ((entry = readdir(dir)) != NULL) {
-            struct stat st;
-
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-                continue;
-            (void)snprintf(child, sizeof(child), "%s/%s", path, entry->d_name);
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(child);
-            else
-                (void)unlink(child);
-        }
-        closedir(dir);
-    }
-    (void)rmdir(path);
 }
 
 static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
 
-    remove_tree(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
-}
-
-static void fixture_path(const char *tree, char *out, size_t size)
-{
-    const char *dir = getenv("FIXTURES_DIR");
-    char relative[PATH_MAX];
-
-    (void)snprintf(relative, sizeof(relative), "%s/proc/%s",
-                   (dir != NULL && dir[0] != '\0') ? dir : "tests/fixtures", tree);
-    if (size < PATH_MAX || realpath(relative, out) == NULL)
-        fail_msg("fixture tree %s not found (run from the repository root or set FIXTURES_DIR)",
-                 relative);
 }
 
 /* <dir>/proc becomes a symlink to the fixture tree. */
 static void use_tree(const struct test_state *ts, const char *tree)
 {
-    char absolute[PATH_MAX];
-
-    fixture_path(tree, absolute, sizeof(absolute));
-    (void)unlink(ts->root);
-    assert_int_equal(symlink(absolute, ts->root), 0);
+    fixture_tree_link(ts->root, "proc", tree);
 }
 
 /* <dir>/proc/net/<file> with text (len bytes), creating the directories. */
@@ -426,7 +382,7 @@ static void malformed_lines_are_skipped_and_counted(void **state)
     const struct conn_table *table;
 
     /* The malformed tree's tcp (its udp has no header: see the next test) */
-    fixture_path("malformed", fixture, sizeof(fixture));
+    fixture_tree_path("proc", "malformed", fixture, sizeof(fixture));
     (void)snprintf(path, sizeof(path), "%s/net/tcp", fixture);
     in = fopen(path, "rb");
     assert_non_null(in);

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "hub/export.h"
 #include "hub/store.h"
+#include "tests/support/temp_dir.h"
 
 #define BASE_MS 1795320000000LL /* 2026-11-22T04:00:00Z */
 #define N_POINTS 250
@@ -40,9 +41,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/updraft-export-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/hub.db", f->dir);
+    temp_dir_make("export", f->dir, sizeof f->dir, "hub.db", f->path, sizeof f->path);
     char err[256];
     assert_int_equal(store_open(f->path, NULL, &f->writer, err, sizeof err), 0);
     static struct store_sample s[N_POINTS];
@@ -113,9 +112,7 @@ static int teardown(void **state)
     store_close(f->writer);
     for (int i = 0; i < N_BIG; i++)
         free(f->big[i]);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    temp_dir_remove(f->dir);
     free(f);
     return 0;
 }

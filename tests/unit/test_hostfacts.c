@@ -21,13 +21,7 @@
 #include <unistd.h>
 
 #include "edge-agent/hostfacts.h"
-
-static const char *fixtures_dir(void)
-{
-    const char *dir = getenv("FIXTURES_DIR");
-
-    return (dir != NULL && dir[0] != '\0') ? dir : "tests/fixtures";
-}
+#include "tests/support/fixture_tree.h"
 
 /* Roots of fixture tree `tree` (each <fixtures>/<kind>/<tree>). */
 struct tree_roots {
@@ -36,79 +30,106 @@ struct tree_roots {
 
 static struct hostfacts_options tree_options(struct tree_roots *r, const char *tree)
 {
-    (void)snprintf(r->proc, sizeof(r->proc), "%s/proc/%s", fixtures_dir(), tree);
-    (void)snprintf(r->etc, sizeof(r->etc), "%s/etc/%s", fixtures_dir(), tree);
-    (void)snprintf(r->usr, sizeof(r->usr), "%s/usr/%s", fixtures_dir(), tree);
-    (void)snprintf(r->var, sizeof(r->var), "%s/var/%s", fixtures_dir(), tree);
+    (void)snprintf(r->proc, sizeof(r->proc), "%s/proc/%s", fixture_tree_dir(), tree);
+    (void)snprintf(r->etc, sizeof(r->etc), "%s/etc/%s", fixture_tree_dir(), tree);
+    (void)snprintf(r->usr, sizeof(r->usr), "%s/usr/%s", fixture_tree_dir(), tree);
+    (void)snprintf(r->var, sizeof(r->var), "%s/var/%s", fixture_tree_dir(), tree);
     return (struct hostfacts_options){
         .proc_root = r->proc, .etc_root = r->etc, .usr_root = r->usr, .var_root = r->var};
 }
 
-static void reads_the_captured_vm(void **state)
+/* The facts hostfacts_read must find in a fixture tree. */
+struct expected_facts {
+    const char *hostname, *machine_id, *os_id, *os_version_id, *os_pretty, *kernel, *cpu_model;
+    long cpu_cores;
+    int64_t mem_total_mb, boot_time_ms;
+};
+
+/* Reads fixture tree `tree` into *f and checks every fact but the IPs against want. */
+static void assert_tree_facts(const char *tree, const struct expected_facts *want,
+                              struct hostfacts *f)
 {
     struct tree_roots roots;
-    struct hostfacts_options opts = tree_options(&roots, "facts-vm");
+    struct hostfacts_options opts = tree_options(&roots, tree);
+
+    assert_int_equal(hostfacts_read(&opts, f), 0);
+    assert_string_equal(f->hostname, want->hostname);
+    assert_string_equal(f->machine_id, want->machine_id);
+    assert_string_equal(f->os_id, want->os_id);
+    assert_string_equal(f->os_version_id, want->os_version_id);
+    assert_string_equal(f->os_pretty, want->os_pretty);
+    assert_string_equal(f->kernel, want->kernel);
+    assert_string_equal(f->cpu_model, want->cpu_model);
+    assert_int_equal(f->cpu_cores, want->cpu_cores);
+    assert_int_equal(f->mem_total_mb, want->mem_total_mb);
+    assert_int_equal(f->boot_time_ms, want->boot_time_ms);
+}
+
+static void reads_the_captured_vm(void **state)
+{
+    static const struct expected_facts want = {
+        .hostname = "vm",
+        .machine_id = "3d1219c7c4c5404aaa1f6d2a48adfda4",
+        .os_id = "debian",
+        .os_version_id = "12",
+        .os_pretty = "Debian GNU/Linux 12 (bookworm)",
+        .kernel = "6.18.44-fc-v857",
+        .cpu_model = "AMD EPYC",
+        .cpu_cores = 2,        /* the ~1000-byte flags lines do not hide a processor */
+        .mem_total_mb = 24105, /* 24683652 kB / 1024 */
+        .boot_time_ms = 1796142250000,
+    };
     struct hostfacts f;
 
     (void)state;
-    assert_int_equal(hostfacts_read(&opts, &f), 0);
-    assert_string_equal(f.hostname, "vm");
-    assert_string_equal(f.machine_id, "3d1219c7c4c5404aaa1f6d2a48adfda4");
-    assert_string_equal(f.os_id, "debian");
-    assert_string_equal(f.os_version_id, "12");
-    assert_string_equal(f.os_pretty, "Debian GNU/Linux 12 (bookworm)");
-    assert_string_equal(f.kernel, "6.18.44-fc-v857");
-    assert_string_equal(f.cpu_model, "AMD EPYC");
-    assert_int_equal(f.cpu_cores, 2); /* the ~1000-byte flags lines do not hide a processor */
-    assert_int_equal(f.mem_total_mb, 24105); /* 24683652 kB / 1024 */
-    assert_int_equal(f.boot_time_ms, 1796142250000);
+    assert_tree_facts("facts-vm", &want, &f);
     assert_int_equal(f.ip_count, 0);
 }
 
 static void reads_an_arm_board_with_usr_and_dbus_fallbacks(void **state)
 {
-    struct tree_roots roots;
-    struct hostfacts_options opts = tree_options(&roots, "facts-pi");
+    static const struct expected_facts want = {
+        .hostname = "greenhouse-pi",
+        /* /etc/machine-id says "uninitialized": the dbus copy is used */
+        .machine_id = "5b0e9f6a2c7d4e18a3f1b6c9d2e4f7a0",
+        /* no /etc/os-release: /usr/lib/os-release */
+        .os_id = "ubuntu",
+        .os_version_id = "24.04",
+        .os_pretty = "Ubuntu 24.04.1 LTS",
+        .kernel = "6.8.0-1012-raspi",
+        /* arm64: no "model name"; the board ("Model") beats the SoC ("Hardware") */
+        .cpu_model = "Raspberry Pi 4 Model B Rev 1.4",
+        .cpu_cores = 4,
+        .mem_total_mb = 7811, /* 7998632 kB / 1024 */
+        .boot_time_ms = 1795305600000,
+    };
     struct hostfacts f;
 
     (void)state;
-    assert_int_equal(hostfacts_read(&opts, &f), 0);
-    assert_string_equal(f.hostname, "greenhouse-pi");
-    /* /etc/machine-id says "uninitialized": the dbus copy is used */
-    assert_string_equal(f.machine_id, "5b0e9f6a2c7d4e18a3f1b6c9d2e4f7a0");
-    /* no /etc/os-release: /usr/lib/os-release */
-    assert_string_equal(f.os_id, "ubuntu");
-    assert_string_equal(f.os_version_id, "24.04");
-    assert_string_equal(f.os_pretty, "Ubuntu 24.04.1 LTS");
-    assert_string_equal(f.kernel, "6.8.0-1012-raspi");
-    /* arm64: no "model name"; the board ("Model") beats the SoC ("Hardware") */
-    assert_string_equal(f.cpu_model, "Raspberry Pi 4 Model B Rev 1.4");
-    assert_int_equal(f.cpu_cores, 4);
-    assert_int_equal(f.mem_total_mb, 7811); /* 7998632 kB / 1024 */
-    assert_int_equal(f.boot_time_ms, 1795305600000);
+    assert_tree_facts("facts-pi", &want, &f);
 }
 
 static void leaves_missing_facts_unknown(void **state)
 {
-    struct tree_roots roots;
-    struct hostfacts_options opts = tree_options(&roots, "facts-missing");
-    struct hostfacts f;
     char name[256] = "";
+    struct expected_facts want = {
+        .hostname = name, /* gethostname, without the proc file */
+        .machine_id = "",
+        .os_id = "",
+        .os_version_id = "",
+        .os_pretty = "",
+        .kernel = "",
+        .cpu_model = "",
+        .cpu_cores = sysconf(_SC_NPROCESSORS_ONLN),
+        .mem_total_mb = 0,
+        .boot_time_ms = 0,
+    };
+    struct hostfacts f;
 
     (void)state;
-    assert_int_equal(hostfacts_read(&opts, &f), 0);
     assert_int_equal(gethostname(name, sizeof(name) - 1), 0);
     name[64] = '\0';
-    assert_string_equal(f.hostname, name); /* gethostname, without the proc file */
-    assert_string_equal(f.machine_id, "");
-    assert_string_equal(f.os_id, "");
-    assert_string_equal(f.os_version_id, "");
-    assert_string_equal(f.os_pretty, "");
-    assert_string_equal(f.kernel, "");
-    assert_string_equal(f.cpu_model, "");
-    assert_int_equal(f.cpu_cores, sysconf(_SC_NPROCESSORS_ONLN));
-    assert_int_equal(f.mem_total_mb, 0);
-    assert_int_equal(f.boot_time_ms, 0);
+    assert_tree_facts("facts-missing", &want, &f);
 }
 
 /* A temporary root with files written by the test. */
@@ -123,8 +144,7 @@ struct temp_root {
 static void temp_root_init(struct temp_root *t)
 {
     memset(t, 0, sizeof(*t));
-    (void)snprintf(t->dir, sizeof(t->dir), "/tmp/updraft-test-hostfacts-XXXXXX");
-    assert_non_null(mkdtemp(t->dir));
+    assert_int_equal(fixture_tree_mkdtemp(t->dir, sizeof(t->dir), "hostfacts"), 0);
 }
 
 static void temp_mkdir(struct temp_root *t, const char *rel)

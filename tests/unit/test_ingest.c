@@ -17,6 +17,7 @@
 #include "hub/ledger.h"
 #include "hub/store.h"
 #include "hub/writer.h"
+#include "tests/support/temp_dir.h"
 
 #define NOW_MS 1795320000000LL /* 2026-11-22, the "arrival" time of every message */
 
@@ -33,9 +34,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/updraft-ingest-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/hub.db", f->dir);
+    temp_dir_make("ingest", f->dir, sizeof f->dir, "hub.db", f->path, sizeof f->path);
     char err[256];
     /* The packs are dated around NOW_MS while the writer appends at the real clock: keep
      * raw samples forever so none is "older than retention". */
@@ -65,9 +64,7 @@ static int teardown(void **state)
     ledger_free(f->ledger);
     hosts_free(f->hosts);
     store_close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    temp_dir_remove(f->dir);
     free(f);
     return 0;
 }

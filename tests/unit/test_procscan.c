@@ -26,6 +26,7 @@
 #include "edge-agent/collector.h"
 #include "edge-agent/procscan.h"
 #include "tests/support/alloc_fail.h"
+#include "tests/support/fixture_tree.h"
 
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
@@ -58,85 +59,34 @@ static int state_setup(void **state)
 {
     struct test_state *ts = calloc(1, sizeof(*ts));
 
-    if (ts == NULL)
-        return -1;
-    ts->batch = calloc(1, sizeof(*ts->batch));
-    (void)snprintf(ts->dir, sizeof(ts->dir), "/tmp/updraft-test-procscan-XXXXXX");
-    if (ts->batch == NULL || mkdtemp(ts->dir) == NULL) {
-        free(ts->batch);
+    if (ts == NULL ||
+        fixture_tree_open(ts->dir, sizeof(ts->dir), "procscan", 1795321260000, &ts->batch) != 0) {
         free(ts);
         return -1;
     }
     (void)snprintf(ts->proc_link, sizeof(ts->proc_link), "%s/proc", ts->dir);
     (void)snprintf(ts->sys_link, sizeof(ts->sys_link), "%s/sys", ts->dir);
-    metric_batch_reset(ts->batch, 1795321260000);
     *state = ts;
     return 0;
-}
-
-/* Removes what the tests put into the temporary directory (one level of pid dirs). */
-static void remove_tree(const char *path)
-{
-    DIR *dir = opendir(path);
-    struct dirent *entry;
-    char child[512];
-
-    if (dir != NULL) {
-        while ((entry = readdir(dir)) != NULL) {
-            struct stat st;
-
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-                continue;
-            (void)snprintf(child, sizeof(child), "%s/%s", path, entry->d_name);
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(child);
-            else
-                (void)unlink(child);
-        }
-        closedir(dir);
-    }
-    (void)rmdir(path);
 }
 
 static int state_teardown(void **state)
 {
     struct test_state *ts = *state;
 
-    remove_tree(ts->dir);
-    free(ts->batch);
+    fixture_tree_close(ts->dir, ts->batch);
     free(ts);
     return 0;
 }
 
-static const char *fixtures_dir(void)
-{
-    const char *dir = getenv("FIXTURES_DIR");
-
-    return (dir != NULL && dir[0] != '\0') ? dir : "tests/fixtures";
-}
-
-/* Points link at fixtures/<kind>/<tree> (kind "proc" or "sys"). */
-static void point_at(const char *link, const char *kind, const char *tree)
-{
-    char relative[PATH_MAX];
-    char absolute[PATH_MAX];
-
-    (void)snprintf(relative, sizeof(relative), "%s/%s/%s", fixtures_dir(), kind, tree);
-    if (realpath(relative, absolute) == NULL)
-        fail_msg("fixture tree %s not found (run from the repository root or set FIXTURES_DIR)",
-                 relative);
-    (void)unlink(link);
-    assert_int_equal(symlink(absolute, link), 0);
-}
-
 static void use_proc(const struct test_state *ts, const char *tree)
 {
-    point_at(ts->proc_link, "proc", tree);
+    fixture_tree_link(ts->proc_link, "proc", tree);
 }
 
 static void use_sys(const struct test_state *ts, const char *tree)
 {
-    point_at(ts->sys_link, "sys", tree);
+    fixture_tree_link(ts->sys_link, "sys", tree);
 }
 
 /* A scan of the fixture link: 100 ticks/s, 4 KiB pages, no kept fds (the symlink is
@@ -151,16 +101,31 @@ static struct procscan *new_scan(const struct test_state *ts)
     return scan;
 }
 
+/* A new scan of fixture tree `tree` at now_ms. The caller frees it. */
+static struct procscan *scan_tree(const struct test_state *ts, const char *tree, int64_t now_ms)
+{
+    struct procscan *scan;
+
+    use_proc(ts, tree);
+    scan = new_scan(ts);
+    assert_int_equal(procscan_update(scan, now_ms), 0);
+    return scan;
+}
+
+/* scan_tree of tree at first_ms, then an update from later_tree at later_ms. */
+static struct procscan *scan_two(const struct test_state *ts, const char *tree, int64_t first_ms,
+                                 const char *later_tree, int64_t later_ms)
+{
+    struct procscan *scan = scan_tree(ts, tree, first_ms);
+
+    use_proc(ts, later_tree);
+    assert_int_equal(procscan_update(scan, later_ms), 0);
+    return scan;
+}
+
 static void write_file(const char *dir, const char *name, const char *text)
 {
-    char path[512];
-    FILE *out;
-
-    (void)snprintf(path, sizeof(path), "%s/%s", dir, name);
-    out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(text, 1, strlen(text), out), strlen(text));
-    assert_int_equal(fclose(out), 0);
+    fixture_tree_write(dir, name, text, strlen(text));
 }
 
 static const struct proc_info *find_proc(const struct procscan *scan, int pid)
@@ -503,9 +468,7 @@ static void real_host_capture_gives_names_memory_and_no_rate_yet(void **state)
     const struct proc_table *table;
     const struct proc_info *busy;
 
-    use_proc(ts, "real-host");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_tree(ts, "real-host", 0);
     table = procscan_table(scan);
     assert_int_equal(table->count, 4);
     assert_int_equal(table->scans, 1);
@@ -545,12 +508,8 @@ static void real_host_cpu_pct_comes_from_two_captures(void **state)
     struct test_state *ts = *state;
     struct procscan *scan;
 
-    use_proc(ts, "real-host");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 10000), 0);
-    use_proc(ts, "real-host-later");
     /* The two reads of 12654/stat were 1158 ms apart (README). */
-    assert_int_equal(procscan_update(scan, 11158), 0);
+    scan = scan_two(ts, "real-host", 10000, "real-host-later", 11158);
     assert_true(find_proc(scan, 12654)->has_cpu);
     /* 303 - 189 = 114 ticks at 100/s over 1.158 s = 98.4456 % */
     assert_true(metric_round(find_proc(scan, 12654)->cpu_pct, 2) == 98.45);
@@ -579,12 +538,34 @@ static void precise_rss_reads_statm(void **state)
     procscan_free(scan);
 }
 
+struct expected_container {
+    int pid;
+    const char *id, *runtime, *pod_uid;
+};
+
+/* Scans fixture tree `tree` (12 processes) once and checks each listed pid's container id,
+ * runtime and pod uid. The caller frees the scan. */
+static struct procscan *scan_containers(const struct test_state *ts, const char *tree,
+                                        const struct expected_container *expect, size_t count)
+{
+    struct procscan *scan = scan_tree(ts, tree, 0);
+
+    assert_int_equal(procscan_table(scan)->count, 12);
+    for (size_t i = 0; i < count; i++) {
+        const struct proc_info *info = find_proc(scan, expect[i].pid);
+
+        if (strcmp(info->container_id, expect[i].id) != 0 ||
+            strcmp(info->runtime, expect[i].runtime) != 0 ||
+            strcmp(info->pod_uid, expect[i].pod_uid) != 0)
+            fail_msg("pid %d: container '%s' runtime '%s' pod '%s'", expect[i].pid,
+                     info->container_id, info->runtime, info->pod_uid);
+    }
+    return scan;
+}
+
 static void cgroup_v1_host_gives_docker_and_kubernetes_containers(void **state)
 {
-    static const struct {
-        int pid;
-        const char *id, *runtime, *pod_uid;
-    } expect[] = {
+    static const struct expected_container expect[] = {
         {1, "", "", ""},
         {812, "", "", ""},
         {1400, "", "", ""},
@@ -600,19 +581,11 @@ static void cgroup_v1_host_gives_docker_and_kubernetes_containers(void **state)
     const struct proc_table *table;
     const struct container_info *c;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_containers(ts, "container-v1", expect, sizeof(expect) / sizeof(expect[0]));
     table = procscan_table(scan);
-    assert_int_equal(table->count, 12);
     for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
         const struct proc_info *info = find_proc(scan, expect[i].pid);
 
-        if (strcmp(info->container_id, expect[i].id) != 0 ||
-            strcmp(info->runtime, expect[i].runtime) != 0 ||
-            strcmp(info->pod_uid, expect[i].pod_uid) != 0)
-            fail_msg("pid %d: container '%s' runtime '%s' pod '%s'", expect[i].pid,
-                     info->container_id, info->runtime, info->pod_uid);
         if (expect[i].id[0] == '\0')
             assert_int_equal(info->container, -1);
         else
@@ -655,11 +628,7 @@ static void cpu_pct_is_tick_delta_over_the_interval(void **state)
     struct procscan *scan;
     const struct proc_table *table;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 1000), 0);
-    use_proc(ts, "container-v1-later");
-    assert_int_equal(procscan_update(scan, 6000), 0);
+    scan = scan_two(ts, "container-v1", 1000, "container-v1-later", 6000);
     table = procscan_table(scan);
     assert_int_equal(table->count, 12);
     assert_null(proc_table_find(table, 1500)); /* exited */
@@ -679,10 +648,7 @@ static void cpu_pct_is_tick_delta_over_the_interval(void **state)
 
 static void cgroup_v2_host_gives_podman_crio_and_containerd_containers(void **state)
 {
-    static const struct {
-        int pid;
-        const char *id, *runtime, *pod_uid;
-    } expect[] = {
+    static const struct expected_container expect[] = {
         {1, "", "", ""},
         {700, "", "", ""}, /* conmon */
         {701, ID_P, "podman", ""},
@@ -701,20 +667,8 @@ static void cgroup_v2_host_gives_podman_crio_and_containerd_containers(void **st
     const struct proc_table *table;
     const struct container_info *c;
 
-    use_proc(ts, "container-v2");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_containers(ts, "container-v2", expect, sizeof(expect) / sizeof(expect[0]));
     table = procscan_table(scan);
-    assert_int_equal(table->count, 12);
-    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-        const struct proc_info *info = find_proc(scan, expect[i].pid);
-
-        if (strcmp(info->container_id, expect[i].id) != 0 ||
-            strcmp(info->runtime, expect[i].runtime) != 0 ||
-            strcmp(info->pod_uid, expect[i].pod_uid) != 0)
-            fail_msg("pid %d: container '%s' runtime '%s' pod '%s'", expect[i].pid,
-                     info->container_id, info->runtime, info->pod_uid);
-    }
     assert_string_equal(find_proc(scan, 950)->name, "a) b (c");
     assert_string_equal(find_proc(scan, 960)->name, "kworker/0:1-eve");
     assert_int_equal(find_proc(scan, 960)->state, 'I');
@@ -732,11 +686,8 @@ static void same_now_keeps_the_scan_already_made(void **state)
     struct test_state *ts = *state;
     struct procscan *scan;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 500), 0);
-    use_proc(ts, "container-v1-later");
-    assert_int_equal(procscan_update(scan, 500), 0); /* the second collector of the cycle */
+    /* the second update at the same now_ms is the second collector of the cycle */
+    scan = scan_two(ts, "container-v1", 500, "container-v1-later", 500);
     assert_int_equal(procscan_table(scan)->scans, 1);
     assert_non_null(proc_table_find(procscan_table(scan), 1500));
     procscan_free(scan);
@@ -748,9 +699,7 @@ static void malformed_pids_are_skipped_and_counted(void **state)
     struct procscan *scan;
     const struct proc_table *table;
 
-    use_proc(ts, "malformed");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_tree(ts, "malformed", 0);
     table = procscan_table(scan);
     /* 10 11 12 13 14 19 20 malformed; 16 has no stat; self, 0123, 12abc are no pids */
     assert_int_equal(table->procs_malformed, 7);
@@ -769,9 +718,7 @@ static void missing_proc_root_gives_enoent_and_keeps_the_table(void **state)
     struct test_state *ts = *state;
     struct procscan *scan;
 
-    use_proc(ts, "container-v1");
-    scan = new_scan(ts);
-    assert_int_equal(procscan_update(scan, 0), 0);
+    scan = scan_tree(ts, "container-v1", 0);
     assert_int_equal(unlink(ts->proc_link), 0);
     assert_int_equal(procscan_update(scan, 5000), -ENOENT);
     assert_int_equal(procscan_table(scan)->count, 12);

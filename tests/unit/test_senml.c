@@ -23,9 +23,10 @@
 #define NOW_MS INT64_C(1700000000000) /* 2023-11-14T22:13:20Z */
 #define NOW_S 1700000000.0
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define UNCHECKED ((size_t)-1)
+#define UNCHECKED SENML_FIXTURE_UNCHECKED
 
 #include "tests/support/alloc_fail.h"
+#include "tests/support/senml_fixture.h"
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 
 /* ---- helpers --------------------------------------------------------------------------- */
@@ -57,31 +58,13 @@ static int decode_err(const char *json, size_t len, struct senml_error *err)
     return ret;
 }
 
-struct refusal {
-    const char *json;
-    int code;
-    enum senml_error_kind kind;
-    long index;
-    const char *field;
-    const char *reason;
-    size_t offset; /* UNCHECKED to skip */
-};
-
-static void check_refusals(const struct refusal *rows, size_t count)
+static void check_refusals(const struct senml_refusal *rows, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        const struct refusal *row = &rows[i];
         struct senml_error err;
-        int ret = decode_err(row->json, strlen(row->json), &err);
+        int ret = decode_err(rows[i].input, strlen(rows[i].input), &err);
 
-        if (ret != row->code || err.kind != row->kind || err.index != row->index ||
-            strcmp(err.field, row->field) != 0 || strcmp(err.reason, row->reason) != 0 ||
-            (row->offset != UNCHECKED && err.offset != row->offset))
-            fail_msg(
-                "row %zu: %s\n  want %d, kind %d, index %ld, field \"%s\", \"%s\", offset %zu\n"
-                "  got  %d, kind %d, index %ld, field \"%s\", \"%s\", offset %zu",
-                i, row->json, row->code, row->kind, row->index, row->field, row->reason,
-                row->offset, ret, err.kind, err.index, err.field, err.reason, err.offset);
+        senml_fixture_check_refusal(&rows[i], i, ret, &err);
     }
 }
 
@@ -111,14 +94,6 @@ static void assert_time(double got, double want)
         fail_msg("time %.6f, want %.6f", got, want);
 }
 
-static void assert_optional_string(const char *got, const char *want)
-{
-    if (want == NULL)
-        assert_null(got);
-    else
-        assert_string_equal(got, want);
-}
-
 static const char *label_value(const struct senml_record *rec, const char *key)
 {
     for (size_t i = 0; i < rec->label_count; i++)
@@ -131,11 +106,11 @@ static const char *label_value(const struct senml_record *rec, const char *key)
 static void assert_record_matches(const struct senml_record *got, const struct senml_record *want)
 {
     assert_string_equal(got->name, want->name);
-    assert_optional_string(got->unit, want->unit);
+    senml_fixture_assert_string(got->unit, want->unit);
     assert_time(got->time_s, want->time_s);
     assert_int_equal(got->kind, want->kind);
     assert_true(got->value == want->value);
-    assert_optional_string(got->string, want->string);
+    senml_fixture_assert_string(got->string, want->string);
     assert_int_equal(got->boolean, want->boolean);
     assert_int_equal(got->has_sum, want->has_sum);
     assert_true(got->sum == want->sum);
@@ -143,27 +118,7 @@ static void assert_record_matches(const struct senml_record *got, const struct s
     assert_true(got->update_time_s == want->update_time_s);
     assert_int_equal(got->label_count, want->label_count);
     for (size_t i = 0; i < want->label_count; i++)
-        assert_optional_string(label_value(got, want->labels[i].key), want->labels[i].value);
-}
-
-static char *read_text_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    char *text = NULL;
-    long size;
-
-    if (file == NULL)
-        return NULL;
-    if (fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 &&
-        fseek(file, 0, SEEK_SET) == 0) {
-        text = malloc((size_t)size + 1);
-        assert_non_null(text);
-        assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-        text[size] = '\0';
-        *len = (size_t)size;
-    }
-    fclose(file);
-    return text;
+        senml_fixture_assert_string(label_value(got, want->labels[i].key), want->labels[i].value);
 }
 
 static char *repeat(const char *unit, size_t times, const char *prefix, const char *suffix)
@@ -226,7 +181,7 @@ static void check_vector(const char *path)
 {
     char resolved_path[4096];
     size_t len, resolved_len;
-    char *input = read_text_file(path, &len), *resolved;
+    char *input = senml_fixture_read_file(path, &len), *resolved;
     struct senml_pack *relative, *want, *got;
     int64_t now_ms;
     size_t i = 0;
@@ -234,7 +189,7 @@ static void check_vector(const char *path)
     assert_non_null(input);
     snprintf(resolved_path, sizeof resolved_path, "%.*s.gen.resolved.json",
              (int)(strlen(path) - strlen(".gen.json")), path);
-    resolved = read_text_file(resolved_path, &resolved_len);
+    resolved = senml_fixture_read_file(resolved_path, &resolved_len);
     relative = decode_ok(input, 0);
     if (resolved == NULL) { /* ex13: checked by value in its own test */
         senml_pack_free(relative);
@@ -262,14 +217,10 @@ static void check_vector(const char *path)
 
 static void decodes_every_rfc_example_to_its_resolved_form(void **state)
 {
-    const char *dir = getenv("SENML_VECTORS_DIR");
-    char pattern[4096];
     glob_t found;
 
     (void)state;
-    snprintf(pattern, sizeof pattern, "%s/*.gen.json",
-             dir != NULL && dir[0] != '\0' ? dir : "../shared/senml-rfc8428");
-    assert_int_equal(glob(pattern, 0, NULL, &found), 0);
+    senml_fixture_vectors(".gen.json", &found);
     assert_true(found.gl_pathc >= 13);
     for (size_t i = 0; i < found.gl_pathc; i++) {
         print_message("  %s\n", found.gl_pathv[i]);
@@ -700,7 +651,7 @@ static void accepts_exactly_the_maximum_records_name_length_and_depth(void **sta
 
 static void refuses_input_that_is_not_json(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         SYNTAX_AT("", -1, "", "expected a JSON array of records", 0),
         SYNTAX_AT("hello", -1, "", "expected a JSON array of records", 0),
         SYNTAX_AT("{\"n\":", -1, "", "expected a JSON array of records", 0),
@@ -728,7 +679,7 @@ static void refuses_input_that_is_not_json(void **state)
 
 static void refuses_truncated_json(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         SYNTAX_AT("[", 0, "", "unexpected end of input", 1),
         SYNTAX("[{", 0, "", "unexpected end of input"),
         SYNTAX("[{\"n\"", 0, "n", "unexpected end of input"),
@@ -753,7 +704,7 @@ static void refuses_truncated_json(void **state)
 
 static void refuses_trailing_data_after_the_pack(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         SYNTAX_AT("[] x", -1, "", "unexpected data after the pack", 3),
         SYNTAX_AT("[{\"n\":\"a\",\"v\":1}]]", -1, "", "unexpected data after the pack", 17),
         SYNTAX_AT("[][]", -1, "", "unexpected data after the pack", 2),
@@ -771,7 +722,7 @@ static void refuses_trailing_data_after_the_pack(void **state)
 
 static void refuses_top_level_values_other_than_an_array(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         STRUCTURE_AT("{\"n\":\"a\",\"v\":1}", -1, "", "expected a JSON array of records", 0),
         STRUCTURE("\"[]\"", -1, "", "expected a JSON array of records"),
         STRUCTURE("1", -1, "", "expected a JSON array of records"),
@@ -785,7 +736,7 @@ static void refuses_top_level_values_other_than_an_array(void **state)
 
 static void refuses_array_elements_that_are_not_objects(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         STRUCTURE_AT("[1]", 0, "", "expected a record object", 1),
         STRUCTURE("[\"a\"]", 0, "", "expected a record object"),
         STRUCTURE("[[]]", 0, "", "expected a record object"),
@@ -802,7 +753,7 @@ static void refuses_array_elements_that_are_not_objects(void **state)
 
 static void refuses_fields_of_the_wrong_type(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD_AT("[{\"n\":\"a\",\"v\":\"1\"}]", 0, "v", "expected a number", 14),
         RECORD("[{\"n\":\"a\",\"vs\":1}]", 0, "vs", "expected a string"),
         RECORD("[{\"n\":\"a\",\"vb\":1}]", 0, "vb", "expected true or false"),
@@ -831,7 +782,7 @@ static void refuses_fields_of_the_wrong_type(void **state)
 
 static void refuses_records_with_two_value_fields(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\",\"v\":1,\"vs\":\"x\"}]", 0, "vs", "more than one value field"),
         RECORD("[{\"n\":\"a\",\"vb\":true,\"v\":1}]", 0, "v", "more than one value field"),
         RECORD("[{\"n\":\"a\",\"vd\":\"AA\",\"vs\":\"x\"}]", 0, "vs", "more than one value field"),
@@ -845,7 +796,7 @@ static void refuses_records_with_two_value_fields(void **state)
 
 static void refuses_records_with_neither_value_nor_sum(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\"}]", 0, "", "record has no value and no sum"),
         RECORD_AT("[{}]", 0, "", "record has no value and no sum", 3),
         RECORD("[{\"n\":\"a\",\"u\":\"V\",\"t\":1,\"ut\":5}]", 0, "",
@@ -862,7 +813,7 @@ static void refuses_records_with_neither_value_nor_sum(void **state)
 
 static void refuses_invalid_resolved_names(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a b\",\"v\":1}]", 0, "n", "invalid character in name"),
         RECORD("[{\"n\":\"a%\",\"v\":1}]", 0, "n", "invalid character in name"),
         RECORD("[{\"n\":\"caf\\u00e9\",\"v\":1}]", 0, "n", "invalid character in name"),
@@ -884,7 +835,7 @@ static void refuses_invalid_resolved_names(void **state)
 
 static void refuses_must_understand_fields(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\",\"v\":1,\"foo_\":1}]", 0, "foo_",
                "must-understand field not supported"),
         RECORD("[{\"bfoo_\":\"x\",\"n\":\"a\",\"v\":1}]", 0, "bfoo_",
@@ -904,7 +855,7 @@ static void refuses_must_understand_fields(void **state)
 
 static void refuses_bver_above_10_and_versions_that_differ(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"bver\":11,\"n\":\"a\",\"v\":1}]", 0, "bver", "version 11 is newer than 10"),
         RECORD("[{\"bver\":1e3,\"n\":\"a\",\"v\":1}]", 0, "bver", "version 1000 is newer than 10"),
         RECORD("[{\"bver\":0,\"n\":\"a\",\"v\":1}]", 0, "bver", "expected a positive integer"),
@@ -922,7 +873,7 @@ static void refuses_bver_above_10_and_versions_that_differ(void **state)
 
 static void refuses_duplicate_keys_in_one_record(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\",\"n\":\"b\",\"v\":1}]", 0, "n", "duplicate field"),
         RECORD("[{\"n\":\"a\",\"v\":1,\"v\":2}]", 0, "v", "duplicate field"),
         RECORD("[{\"n\":\"a\",\"\\u0076\":1,\"v\":2}]", 0, "v", "duplicate field"),
@@ -939,7 +890,7 @@ static void refuses_duplicate_keys_in_one_record(void **state)
 
 static void refuses_bad_escapes_control_characters_and_invalid_utf8(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         SYNTAX_AT("[{\"n\":\"a\\qb\",\"v\":1}]", 0, "n", "invalid escape in string", 8),
         SYNTAX("[{\"n\":\"a\",\"vs\":\"\\x41\"}]", 0, "vs", "invalid escape in string"),
         SYNTAX("[{\"n\":\"a\",\"vs\":\"\\u12G4\"}]", 0, "vs", "invalid \\u escape"),
@@ -973,7 +924,7 @@ static void refuses_bad_escapes_control_characters_and_invalid_utf8(void **state
 
 static void refuses_nul_characters_in_kept_strings(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\",\"vs\":\"a\\u0000b\"}]", 0, "vs", "string contains U+0000"),
         RECORD("[{\"n\":\"a\\u0000\",\"v\":1}]", 0, "n", "string contains U+0000"),
         RECORD("[{\"n\":\"a\",\"v\":1,\"k\\u0000\":\"x\"}]", 0, "k", "field name contains U+0000"),
@@ -990,7 +941,7 @@ static void refuses_nul_characters_in_kept_strings(void **state)
 
 static void refuses_numbers_that_are_not_json_numbers(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         SYNTAX_AT("[{\"n\":\"a\",\"v\":+1}]", 0, "v", "expected a number", 14),
         SYNTAX_AT("[{\"n\":\"a\",\"v\":01}]", 0, "v", "invalid number (leading zero)", 15),
         SYNTAX("[{\"n\":\"a\",\"v\":-01}]", 0, "v", "invalid number (leading zero)"),
@@ -1017,7 +968,7 @@ static void refuses_numbers_that_are_not_json_numbers(void **state)
 
 static void refuses_numbers_that_overflow_to_infinity(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD_AT("[{\"n\":\"a\",\"v\":1e999}]", 0, "v", "number out of range", 14),
         RECORD("[{\"n\":\"a\",\"v\":-1e400}]", 0, "v", "number out of range"),
         RECORD("[{\"n\":\"a\",\"v\":1,\"t\":1.8e308}]", 0, "t", "number out of range"),
@@ -1066,7 +1017,7 @@ static void refuses_names_and_strings_over_their_limits(void **state)
     char *long_unit = repeat("u", SENML_MAX_STRING + 1, "[{\"n\":\"a\",\"v\":1,\"u\":\"", "\"}]");
     char *escaped_vs =
         repeat("\\u00e9", SENML_MAX_STRING / 2 + 1, "[{\"n\":\"a\",\"vs\":\"", "\"}]");
-    const struct refusal rows[] = {
+    const struct senml_refusal rows[] = {
         TOO_BIG(long_n, 0, "n", "string longer than 256 bytes"),
         TOO_BIG(long_bn, 1, "n", "name longer than 256 bytes"),
         TOO_BIG(long_vs, 0, "vs", "string longer than 4096 bytes"),
@@ -1093,7 +1044,7 @@ static void refuses_deeply_nested_unknown_values_without_recursing(void **state)
     char *deep31 = repeat("]", 31, open31, "}]");
     char *arrays = repeat("[", 1000000, "[{\"n\":\"a\",\"v\":1,\"x\":", "");
     char *objects = repeat("{\"k\":", 1000000, "[{\"n\":\"a\",\"v\":1,\"x\":", "");
-    const struct refusal rows[] = {
+    const struct senml_refusal rows[] = {
         TOO_DEEP(deep31),
         TOO_DEEP(arrays),
         TOO_DEEP(objects),
@@ -1112,7 +1063,7 @@ static void refuses_deeply_nested_unknown_values_without_recursing(void **state)
 
 static void refuses_sequence_numbers_that_are_negative_or_not_integers(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":-1}]", 0, "sq", "expected an integer from 0 to 2^53"),
         RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":1.5}]", 0, "sq", "expected an integer from 0 to 2^53"),
         RECORD("[{\"n\":\"a\",\"v\":1,\"sq\":1e16}]", 0, "sq",
@@ -1130,7 +1081,7 @@ static void refuses_sequence_numbers_that_are_negative_or_not_integers(void **st
 
 static void refuses_too_many_labels_and_long_label_keys(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         TOO_BIG("[{\"n\":\"a\",\"v\":1,\"l1\":\"1\",\"l2\":\"2\",\"l3\":\"3\",\"l4\":\"4\","
                 "\"l5\":\"5\",\"l6\":\"6\",\"l7\":\"7\",\"l8\":\"8\",\"l9\":\"9\"}]",
                 0, "l9", "more than 8 labels"),
@@ -1153,7 +1104,7 @@ static void refuses_too_many_labels_and_long_label_keys(void **state)
 
 static void refuses_data_values_that_are_not_unpadded_base64url(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("[{\"n\":\"a\",\"vd\":\"aGk=\"}]", 0, "vd", "expected unpadded base64url"),
         RECORD("[{\"n\":\"a\",\"vd\":\"a+b/\"}]", 0, "vd", "expected unpadded base64url"),
         RECORD("[{\"n\":\"a\",\"vd\":\"aGkgC\"}]", 0, "vd", "expected unpadded base64url"),
@@ -1218,56 +1169,30 @@ static void formats_errors_as_one_line(void **state)
 
 /* ---- encoder --------------------------------------------------------------------------- */
 
-static struct senml_pack *pack_new(size_t count)
-{
-    struct senml_pack *pack = calloc(1, sizeof *pack);
-
-    assert_non_null(pack);
-    pack->records = calloc(count + 1, sizeof *pack->records);
-    assert_non_null(pack->records);
-    pack->count = count;
-    return pack;
-}
-
-static char *dup_text(const char *text)
-{
-    char *copy = text != NULL ? strdup(text) : NULL;
-
-    assert_true(text == NULL || copy != NULL);
-    return copy;
-}
-
 static struct senml_record *record_set(struct senml_pack *pack, size_t i, const char *name,
                                        const char *unit, double time_s, double value)
 {
     struct senml_record *rec = &pack->records[i];
 
-    rec->name = dup_text(name);
-    rec->unit = dup_text(unit);
+    rec->name = senml_fixture_strdup(name);
+    rec->unit = senml_fixture_strdup(unit);
     rec->time_s = time_s;
     rec->kind = SENML_KIND_NUMBER;
     rec->value = value;
     return rec;
 }
 
-static void record_add_label(struct senml_record *rec, const char *key, const char *value)
-{
-    rec->labels[rec->label_count].key = dup_text(key);
-    rec->labels[rec->label_count].value = dup_text(value);
-    rec->label_count++;
-}
-
 static void encodes_compact_pack_with_base_name_and_time_offsets(void **state)
 {
-    struct senml_pack *pack = pack_new(3);
+    struct senml_pack *pack = senml_fixture_pack_new(3);
     struct senml_buf buf = {0};
 
     (void)state;
     record_set(pack, 0, "host1/cpu.utilization", "%", 1700000000.5, 12.35);
-    record_add_label(record_set(pack, 1, "host1/disk.used_pct", NULL, 1700000000.5, 81.2), "mount",
-                     "/");
+    senml_fixture_label_add(record_set(pack, 1, "host1/disk.used_pct", NULL, 1700000000.5, 81.2),
+                            "mount", "/");
     record_set(pack, 2, "host1/uptime", "s", 1700000010.75, 123456);
-    pack->boot_id = dup_text("b-1");
+    pack->boot_id = senml_fixture_strdup("b-1");
     pack->has_seq = true;
     pack->seq = 42;
     assert_int_equal(senml_json_encode(pack, "host1/", &buf), 0);
@@ -1293,19 +1218,19 @@ static void encodes_compact_pack_with_base_name_and_time_offsets(void **state)
 
 static void encodes_value_kinds_sums_and_escaped_strings(void **state)
 {
-    struct senml_pack *pack = pack_new(4);
+    struct senml_pack *pack = senml_fixture_pack_new(4);
     struct senml_buf buf = {0};
     struct senml_record *rec;
 
     (void)state;
     rec = record_set(pack, 0, "d/msg", NULL, 1.6e9, 0);
     rec->kind = SENML_KIND_STRING;
-    rec->string = dup_text("say \"hi\"\\\n\x01\xc3\xa9");
+    rec->string = senml_fixture_strdup("say \"hi\"\\\n\x01\xc3\xa9");
     rec = record_set(pack, 1, "d/open", NULL, 1.6e9, 0);
     rec->kind = SENML_KIND_BOOL;
     rec = record_set(pack, 2, "d/raw", NULL, 1.6e9, 0);
     rec->kind = SENML_KIND_DATA;
-    rec->string = dup_text("aGkgCg");
+    rec->string = senml_fixture_strdup("aGkgCg");
     rec = record_set(pack, 3, "d/energy", "J", 1.6e9, 0);
     rec->kind = SENML_KIND_NONE;
     rec->has_sum = true;
@@ -1342,7 +1267,7 @@ static void formats_numbers_in_shortest_round_trip_form(void **state)
         {5e-324, "4.94065645841247e-324"},
         {2.2250738585072014e-308, "2.2250738585072014e-308"},
     };
-    struct senml_pack *pack = pack_new(1);
+    struct senml_pack *pack = senml_fixture_pack_new(1);
     char want[128];
 
     (void)state;
@@ -1369,7 +1294,7 @@ static void assert_packs_equal(const struct senml_pack *got, const struct senml_
         assert_true(g->time_s == w->time_s); /* exactly, not just within a microsecond */
         assert_int_equal(signbit(g->value), signbit(w->value));
     }
-    assert_optional_string(got->boot_id, want->boot_id);
+    senml_fixture_assert_string(got->boot_id, want->boot_id);
     assert_int_equal(got->has_seq, want->has_seq);
     assert_int_equal(got->seq, want->seq);
 }
@@ -1389,24 +1314,24 @@ static void round_trips(const struct senml_pack *pack, const char *base_name)
 static void round_trips_encoded_packs_through_the_decoder(void **state)
 {
     const double t0 = 1700000000.25;
-    struct senml_pack *pack = pack_new(13);
+    struct senml_pack *pack = senml_fixture_pack_new(13);
     struct senml_record *rec;
 
     (void)state;
-    record_add_label(record_set(pack, 0, "h/cpu", "%", t0, 12.35), "core", "0");
+    senml_fixture_label_add(record_set(pack, 0, "h/cpu", "%", t0, 12.35), "core", "0");
     record_set(pack, 1, "h/neg", NULL, t0, -40.5);
     record_set(pack, 2, "h/big", NULL, t0 + 0.001, 1.7976931348623157e308);
     record_set(pack, 3, "h/small", "s", t0 + 60, 4.9e-324);
     record_set(pack, 4, "h/int", NULL, t0 - 3.5, 9007199254740992.0);
     rec = record_set(pack, 5, "h/str", NULL, t0, 0);
     rec->kind = SENML_KIND_STRING;
-    rec->string = dup_text("Machine \"Room\"\n\xe2\x82\xac\x7f");
+    rec->string = senml_fixture_strdup("Machine \"Room\"\n\xe2\x82\xac\x7f");
     rec = record_set(pack, 6, "h/flag", NULL, t0, 0);
     rec->kind = SENML_KIND_BOOL;
     rec->boolean = true;
     rec = record_set(pack, 7, "h/data", NULL, t0, 0);
     rec->kind = SENML_KIND_DATA;
-    rec->string = dup_text("aGkgCg");
+    rec->string = senml_fixture_strdup("aGkgCg");
     rec = record_set(pack, 8, "h/energy", "J", t0 + 1e-6, 0);
     rec->kind = SENML_KIND_NONE;
     rec->has_sum = true;
@@ -1422,10 +1347,10 @@ static void round_trips_encoded_packs_through_the_decoder(void **state)
     for (int i = 0; i < SENML_MAX_LABELS; i++) {
         char key[8];
         snprintf(key, sizeof key, "k%d", i);
-        record_add_label(rec, key, i == 0 ? "" : "v\"\\\t");
+        senml_fixture_label_add(rec, key, i == 0 ? "" : "v\"\\\t");
     }
     record_set(pack, 12, "h/after-far", NULL, t0 + 1, 99.99);
-    pack->boot_id = dup_text("3f1c\xc3\xa9-boot");
+    pack->boot_id = senml_fixture_strdup("3f1c\xc3\xa9-boot");
     pack->has_seq = true;
     pack->seq = UINT64_C(9007199254740992);
 
@@ -1440,7 +1365,7 @@ static void round_trips_encoded_packs_through_the_decoder(void **state)
 
 static void round_trips_two_decimal_values(void **state)
 {
-    struct senml_pack *pack = pack_new(1);
+    struct senml_pack *pack = senml_fixture_pack_new(1);
 
     (void)state;
     record_set(pack, 0, "h/m", NULL, 1.6e9, 0);
@@ -1453,7 +1378,7 @@ static void round_trips_two_decimal_values(void **state)
 
 static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
 {
-    struct senml_pack *pack = pack_new(2);
+    struct senml_pack *pack = senml_fixture_pack_new(2);
     struct senml_buf buf = {0};
     struct senml_record *rec;
     char *before;
@@ -1462,7 +1387,7 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
     record_set(pack, 0, "h/a", NULL, 1.6e9, 1);
     rec = record_set(pack, 1, "h/b", NULL, 1.6e9, 2);
     assert_int_equal(senml_json_encode(pack, "h/", &buf), 0);
-    before = dup_text(buf.data);
+    before = senml_fixture_strdup(buf.data);
 
 #define ENCODE_REFUSED(base)                                                                       \
     do {                                                                                           \
@@ -1473,10 +1398,10 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
 
     ENCODE_REFUSED("other/");
     free(rec->name);
-    rec->name = dup_text("h/b c"); /* not an RFC 8428 name */
+    rec->name = senml_fixture_strdup("h/b c"); /* not an RFC 8428 name */
     ENCODE_REFUSED("h/");
     free(rec->name);
-    rec->name = dup_text("h/b");
+    rec->name = senml_fixture_strdup("h/b");
     rec->value = NAN;
     ENCODE_REFUSED("h/");
     rec->value = INFINITY;
@@ -1492,25 +1417,25 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
     rec->kind = SENML_KIND_NONE; /* neither value nor sum */
     ENCODE_REFUSED("h/");
     rec->kind = SENML_KIND_STRING;
-    rec->string = dup_text("bad \xff utf-8");
+    rec->string = senml_fixture_strdup("bad \xff utf-8");
     ENCODE_REFUSED("h/");
     free(rec->string);
-    rec->string = dup_text("ok");
+    rec->string = senml_fixture_strdup("ok");
     rec->label_count = 1;
-    rec->labels[0].value = dup_text("x");
+    rec->labels[0].value = senml_fixture_strdup("x");
     static const char *const bad_keys[] = {
         "v", "bn", "bid", "sq", "x_", "", "k23456789012345678901234567890123"};
     for (size_t i = 0; i < ARRAY_LEN(bad_keys); i++) {
-        rec->labels[0].key = dup_text(bad_keys[i]);
+        rec->labels[0].key = senml_fixture_strdup(bad_keys[i]);
         ENCODE_REFUSED("h/");
         free(rec->labels[0].key);
     }
-    rec->labels[0].key = dup_text("fine");
+    rec->labels[0].key = senml_fixture_strdup("fine");
     assert_int_equal(senml_json_encode(pack, "h/", &buf), 0);
     pack->has_seq = true;
     pack->seq = UINT64_C(9007199254740993);
     free(before);
-    before = dup_text(buf.data);
+    before = senml_fixture_strdup(buf.data);
     ENCODE_REFUSED("h/");
 #undef ENCODE_REFUSED
     free(before);

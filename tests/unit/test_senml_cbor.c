@@ -26,11 +26,12 @@
 #include "edge-agent/batch.h"
 #include "edge-agent/pack.h"
 #include "tests/support/alloc_fail.h"
+#include "tests/support/senml_fixture.h"
 #include "tests/support/test_bits.h"
 
 #define NOW_MS INT64_C(1700000000000)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define UNCHECKED ((size_t)-1)
+#define UNCHECKED SENML_FIXTURE_UNCHECKED
 #define FAULT_INJECTION ALLOC_FAIL_AVAILABLE
 #define HEX_MAX 65536
 
@@ -148,14 +149,6 @@ static int decode_err(const uint8_t *cbor, size_t len, struct senml_error *err)
     return ret;
 }
 
-static void assert_optional_string(const char *got, const char *want)
-{
-    if (want == NULL)
-        assert_null(got);
-    else
-        assert_non_null(got), assert_string_equal(got, want);
-}
-
 static void assert_same_double(double got, double want)
 {
     if (test_bits_of(got) != test_bits_of(want))
@@ -166,11 +159,11 @@ static void assert_same_double(double got, double want)
 static void assert_record_equal(const struct senml_record *got, const struct senml_record *want)
 {
     assert_string_equal(got->name, want->name);
-    assert_optional_string(got->unit, want->unit);
+    senml_fixture_assert_string(got->unit, want->unit);
     assert_same_double(got->time_s, want->time_s);
     assert_int_equal(got->kind, want->kind);
     assert_same_double(got->value, want->value);
-    assert_optional_string(got->string, want->string);
+    senml_fixture_assert_string(got->string, want->string);
     assert_int_equal(got->boolean, want->boolean);
     assert_int_equal(got->has_sum, want->has_sum);
     assert_same_double(got->sum, want->sum);
@@ -188,7 +181,7 @@ static void assert_packs_equal(const struct senml_pack *got, const struct senml_
     assert_int_equal(got->count, want->count);
     for (size_t i = 0; i < want->count; i++)
         assert_record_equal(&got->records[i], &want->records[i]);
-    assert_optional_string(got->boot_id, want->boot_id);
+    senml_fixture_assert_string(got->boot_id, want->boot_id);
     assert_int_equal(got->has_seq, want->has_seq);
     assert_int_equal(got->seq, want->seq);
 }
@@ -206,73 +199,17 @@ static struct senml_buf cbor_round_trip(const struct senml_pack *pack, const cha
     return buf;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    char *data = NULL;
-    long size;
-
-    if (file == NULL)
-        return NULL;
-    if (fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 &&
-        fseek(file, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)size + 1);
-        assert_non_null(data);
-        assert_int_equal(fread(data, 1, (size_t)size, file), (size_t)size);
-        data[size] = '\0';
-        *len = (size_t)size;
-    }
-    fclose(file);
-    return data;
-}
-
-static void vectors_glob(const char *suffix, glob_t *found)
-{
-    const char *dir = getenv("SENML_VECTORS_DIR");
-    char pattern[4096];
-
-    snprintf(pattern, sizeof pattern, "%s/*%s",
-             dir != NULL && dir[0] != '\0' ? dir : "../shared/senml-rfc8428", suffix);
-    assert_int_equal(glob(pattern, 0, NULL, found), 0);
-}
-
-static struct senml_pack *pack_new(size_t count)
-{
-    struct senml_pack *pack = calloc(1, sizeof *pack);
-
-    assert_non_null(pack);
-    pack->records = calloc(count + 1, sizeof *pack->records);
-    assert_non_null(pack->records);
-    pack->count = count;
-    return pack;
-}
-
-static char *dup_text(const char *text)
-{
-    char *copy = text != NULL ? strdup(text) : NULL;
-
-    assert_true(text == NULL || copy != NULL);
-    return copy;
-}
-
 static struct senml_record *record_set(struct senml_pack *pack, size_t i, const char *name,
                                        double time_s, double value)
 {
     struct senml_record *rec = &pack->records[i];
 
     free(rec->name);
-    rec->name = dup_text(name);
+    rec->name = senml_fixture_strdup(name);
     rec->time_s = time_s;
     rec->kind = SENML_KIND_NUMBER;
     rec->value = value;
     return rec;
-}
-
-static void record_add_label(struct senml_record *rec, const char *key, const char *value)
-{
-    rec->labels[rec->label_count].key = dup_text(key);
-    rec->labels[rec->label_count].value = dup_text(value);
-    rec->label_count++;
 }
 
 /* ---- RFC 8428 examples ----------------------------------------------------------------- */
@@ -284,20 +221,20 @@ static void decodes_every_rfc_cbor_example_to_its_resolved_form(void **state)
     glob_t found;
 
     (void)state;
-    vectors_glob(".gen.cbor", &found);
+    senml_fixture_vectors(".gen.cbor", &found);
     assert_true(found.gl_pathc >= 2); /* ex3 (printed in §6) and ex5 */
     for (size_t i = 0; i < found.gl_pathc; i++) {
         const char *path = found.gl_pathv[i];
         char twin[4096];
         size_t len, resolved_len, json_len;
-        char *cbor = read_file(path, &len), *resolved, *json;
+        char *cbor = senml_fixture_read_file(path, &len), *resolved, *json;
         struct senml_pack *got, *want, *from_json;
 
         print_message("  %s\n", path);
         assert_non_null(cbor);
         snprintf(twin, sizeof twin, "%.*s.gen.resolved.json",
                  (int)(strlen(path) - strlen(".gen.cbor")), path);
-        resolved = read_file(twin, &resolved_len);
+        resolved = senml_fixture_read_file(twin, &resolved_len);
         assert_non_null(resolved);
         got = decode_ok((const uint8_t *)cbor, len, 0);
         want = json_ok(resolved, resolved_len, 0);
@@ -309,7 +246,7 @@ static void decodes_every_rfc_cbor_example_to_its_resolved_form(void **state)
         /* and exactly what the JSON of the same example decodes to */
         snprintf(twin, sizeof twin, "%.*s.gen.json", (int)(strlen(path) - strlen(".gen.cbor")),
                  path);
-        json = read_file(twin, &json_len);
+        json = senml_fixture_read_file(twin, &json_len);
         assert_non_null(json);
         from_json = json_ok(json, json_len, 0);
         assert_packs_equal(got, from_json);
@@ -332,11 +269,11 @@ static void matches_the_hex_dump_printed_in_rfc_8428_section_6(void **state)
     uint8_t bytes[1024];
 
     (void)state;
-    vectors_glob("ex3.gen.cbor", &found);
+    senml_fixture_vectors("ex3.gen.cbor", &found);
     assert_int_equal(found.gl_pathc, 1);
-    cbor = read_file(found.gl_pathv[0], &cbor_len);
+    cbor = senml_fixture_read_file(found.gl_pathv[0], &cbor_len);
     snprintf(path, sizeof path, "%s.hex", found.gl_pathv[0]);
-    dump = read_file(path, &hex_len);
+    dump = senml_fixture_read_file(path, &hex_len);
     assert_non_null(cbor);
     assert_non_null(dump);
     for (line = strtok_r(dump, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -381,11 +318,11 @@ static void round_trips_every_rfc_json_example_through_cbor(void **state)
     glob_t found;
 
     (void)state;
-    vectors_glob(".json", &found);
+    senml_fixture_vectors(".json", &found);
     assert_true(found.gl_pathc >= 24);
     for (size_t i = 0; i < found.gl_pathc; i++) {
         size_t len;
-        char *json = read_file(found.gl_pathv[i], &len);
+        char *json = senml_fixture_read_file(found.gl_pathv[i], &len);
 
         assert_non_null(json);
         json_cbor_json_round_trip(json, len, NULL, false);
@@ -609,7 +546,7 @@ static void encodes_each_number_in_its_shortest_exact_form(void **state)
         {1.7976931348623157e308, "fb7fefffffffffffff"},
         {5e-324, "fb0000000000000001"},
     };
-    struct senml_pack *pack = pack_new(1);
+    struct senml_pack *pack = senml_fixture_pack_new(1);
 
     (void)state;
     record_set(pack, 0, "x", 1700000000, 0);
@@ -630,7 +567,7 @@ static void encodes_each_number_in_its_shortest_exact_form(void **state)
 /* Every finite half value encodes back to its own two bytes (or a shorter integer). */
 static void encodes_every_half_float_value_as_itself(void **state)
 {
-    struct senml_pack *pack = pack_new(1);
+    struct senml_pack *pack = senml_fixture_pack_new(1);
 
     (void)state;
     record_set(pack, 0, "x", 1700000000, 0);
@@ -656,7 +593,7 @@ static void encodes_every_half_float_value_as_itself(void **state)
 /* Compact floats: a pack of random float32-exact and float64 values decodes back exactly. */
 static void round_trips_random_doubles_exactly(void **state)
 {
-    struct senml_pack *pack = pack_new(64);
+    struct senml_pack *pack = senml_fixture_pack_new(64);
 
     (void)state;
     test_bits_seed(0x5eed);
@@ -798,16 +735,6 @@ static void keeps_text_fields_as_labels_reads_bid_sq_and_skips_the_rest(void **s
 
 /* ---- refusals -------------------------------------------------------------------------- */
 
-struct refusal {
-    const char *hex;
-    int code;
-    enum senml_error_kind kind;
-    long index;
-    const char *field;
-    const char *reason;
-    size_t offset; /* UNCHECKED to skip */
-};
-
 #define REFUSED(hex, kind, index, field, reason, offset)                                           \
     {                                                                                              \
         hex, -EBADMSG, SENML_ERROR_##kind, index, field, reason, offset                            \
@@ -820,32 +747,26 @@ struct refusal {
         hex, -E2BIG, SENML_ERROR_LIMIT, index, field, reason, UNCHECKED                            \
     }
 
-static void check_refusal(const struct refusal *row, const uint8_t *bytes, size_t len, size_t i)
+static void check_refusal(const struct senml_refusal *row, const uint8_t *bytes, size_t len,
+                          size_t i)
 {
     struct senml_error err;
     int ret = decode_err(bytes, len, &err);
 
-    if (ret != row->code || err.kind != row->kind || err.index != row->index ||
-        strcmp(err.field, row->field) != 0 || strcmp(err.reason, row->reason) != 0 ||
-        (row->offset != UNCHECKED && err.offset != row->offset))
-        fail_msg(
-            "row %zu: %.120s\n  want %d, kind %d, index %ld, field \"%s\", \"%s\", offset %zu\n"
-            "  got  %d, kind %d, index %ld, field \"%s\", \"%s\", offset %zu",
-            i, row->hex, row->code, row->kind, row->index, row->field, row->reason, row->offset,
-            ret, err.kind, err.index, err.field, err.reason, err.offset);
+    senml_fixture_check_refusal(row, i, ret, &err);
 }
 
-static void check_refusals(const struct refusal *rows, size_t count)
+static void check_refusals(const struct senml_refusal *rows, size_t count)
 {
     static uint8_t bytes[HEX_MAX];
 
     for (size_t i = 0; i < count; i++)
-        check_refusal(&rows[i], bytes, hex_bytes(rows[i].hex, bytes, sizeof bytes), i);
+        check_refusal(&rows[i], bytes, hex_bytes(rows[i].input, bytes, sizeof bytes), i);
 }
 
 static void refuses_malformed_cbor_with_syntax_errors(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         SYNTAX("", -1, "", "unexpected end of input", 0),
         SYNTAX("81", -1, "", "unexpected end of input", 0),
         SYNTAX("1c", -1, "", "reserved additional information", 0),
@@ -886,7 +807,7 @@ static void refuses_malformed_cbor_with_syntax_errors(void **state)
 
 static void refuses_well_formed_cbor_that_is_not_a_pack(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         STRUCTURE("a0", -1, "expected a CBOR array of records", 0),
         STRUCTURE("01", -1, "expected a CBOR array of records", 0),
         STRUCTURE("6161", -1, "expected a CBOR array of records", 0),
@@ -904,7 +825,7 @@ static void refuses_well_formed_cbor_that_is_not_a_pack(void **state)
 
 static void refuses_records_that_break_rfc_8428(void **state)
 {
-    static const struct refusal rows[] = {
+    static const struct senml_refusal rows[] = {
         RECORD("81 a2 00 6161 02 6178", 0, "v", "expected a number", 6),
         RECORD("81 a2 00 6161 02 f5", 0, "v", "expected a number", 6),
         RECORD("81 a2 00 6161 02 f6", 0, "v", "expected a number", 6),
@@ -979,7 +900,7 @@ static char *repeat_hex(const char *prefix, const char *unit, size_t times, cons
     return hex;
 }
 
-static void check_one_refusal(const struct refusal *row, char *hex)
+static void check_one_refusal(const struct senml_refusal *row, char *hex)
 {
     static uint8_t bytes[HEX_MAX];
 
@@ -989,14 +910,17 @@ static void check_one_refusal(const struct refusal *row, char *hex)
 
 static void accepts_exactly_the_limits_and_refuses_beyond_them(void **state)
 {
-    static const struct refusal too_many = TOO_BIG("", -1, "", "more than 10000 records");
-    static const struct refusal long_name = TOO_BIG("", 0, "n", "string longer than 256 bytes");
-    static const struct refusal long_string = TOO_BIG("", 0, "vs", "string longer than 4096 bytes");
-    static const struct refusal long_data = TOO_BIG("", 0, "vd", "data longer than 3072 bytes");
-    static const struct refusal labels = TOO_BIG("", 0, "k8", "more than 8 labels");
-    static const struct refusal long_key =
+    static const struct senml_refusal too_many = TOO_BIG("", -1, "", "more than 10000 records");
+    static const struct senml_refusal long_name =
+        TOO_BIG("", 0, "n", "string longer than 256 bytes");
+    static const struct senml_refusal long_string =
+        TOO_BIG("", 0, "vs", "string longer than 4096 bytes");
+    static const struct senml_refusal long_data =
+        TOO_BIG("", 0, "vd", "data longer than 3072 bytes");
+    static const struct senml_refusal labels = TOO_BIG("", 0, "k8", "more than 8 labels");
+    static const struct senml_refusal long_key =
         TOO_BIG("", 0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "label key longer than 32 bytes");
-    static const struct refusal too_deep =
+    static const struct senml_refusal too_deep =
         REFUSED("", LIMIT, 0, "9", "nesting deeper than 32 levels", UNCHECKED);
     static const char record[] = "a20061610201";
     struct senml_pack *pack;
@@ -1028,9 +952,10 @@ static void accepts_exactly_the_limits_and_refuses_beyond_them(void **state)
 
     senml_pack_free(decode_hex("81 aa 00 6161 02 01 626b30 60 626b31 60 626b32 60 626b33 60 "
                                "626b34 60 626b35 60 626b36 60 626b37 60"));
-    check_one_refusal(&labels, dup_text("81 ab 00 6161 02 01 626b30 60 626b31 60 626b32 60 "
-                                        "626b33 60 626b34 60 626b35 60 626b36 60 626b37 60 "
-                                        "626b38 60"));
+    check_one_refusal(&labels,
+                      senml_fixture_strdup("81 ab 00 6161 02 01 626b30 60 626b31 60 626b32 60 "
+                                           "626b33 60 626b34 60 626b35 60 626b36 60 626b37 60 "
+                                           "626b38 60"));
     hex = repeat_hex("81 a3 00 6161 02 01 7820", "61", 32, "60");
     pack = decode_hex(hex);
     assert_int_equal(strlen(pack->records[0].labels[0].key), 32);
@@ -1088,30 +1013,30 @@ static void decodes_and_refuses_without_an_error_struct(void **state)
 /* A pack with every kind of field, labels, bid/sq, and indefinite lengths. */
 static struct senml_buf rich_cbor(void)
 {
-    struct senml_pack *pack = pack_new(6);
+    struct senml_pack *pack = senml_fixture_pack_new(6);
     struct senml_record *rec;
     struct senml_buf buf = {0};
     uint8_t extra[32];
 
-    record_add_label(record_set(pack, 0, "h/cpu", 1700000000.25, 12.35), "core", "0");
+    senml_fixture_label_add(record_set(pack, 0, "h/cpu", 1700000000.25, 12.35), "core", "0");
     rec = record_set(pack, 1, "h/msg", 1700000001, 0);
     rec->kind = SENML_KIND_STRING;
-    rec->string = dup_text("Machine Room \xe2\x82\xac");
+    rec->string = senml_fixture_strdup("Machine Room \xe2\x82\xac");
     rec = record_set(pack, 2, "h/open", 1700000000.25, 0);
     rec->kind = SENML_KIND_BOOL;
     rec->boolean = true;
     rec = record_set(pack, 3, "h/raw", 1700000000.25, 0);
     rec->kind = SENML_KIND_DATA;
-    rec->string = dup_text("aGkgCg");
+    rec->string = senml_fixture_strdup("aGkgCg");
     rec = record_set(pack, 4, "h/energy", 1700000000.25, 0);
     rec->kind = SENML_KIND_NONE;
     rec->has_sum = true;
     rec->sum = 1234.5;
     rec->has_update_time = true;
     rec->update_time_s = 60;
-    rec->unit = dup_text("J");
+    rec->unit = senml_fixture_strdup("J");
     record_set(pack, 5, "h/x", 1700000000.25, -1e-300);
-    pack->boot_id = dup_text("3d5384da42c8e1e9");
+    pack->boot_id = senml_fixture_strdup("3d5384da42c8e1e9");
     pack->has_seq = true;
     pack->seq = 77;
     assert_int_equal(senml_cbor_encode(pack, "h/", &buf), 0);
@@ -1191,18 +1116,18 @@ static void survives_every_single_bit_flip(void **state)
 
 static void encodes_compact_cbor_with_integer_labels(void **state)
 {
-    struct senml_pack *pack = pack_new(3);
+    struct senml_pack *pack = senml_fixture_pack_new(3);
     struct senml_buf buf = {0};
     struct senml_record *rec;
 
     (void)state;
     rec = record_set(pack, 0, "h/cpu", 1600000000, 12.5);
-    rec->unit = dup_text("%");
-    record_add_label(record_set(pack, 1, "h/disk", 1600000000, 81), "mount", "/");
+    rec->unit = senml_fixture_strdup("%");
+    senml_fixture_label_add(record_set(pack, 1, "h/disk", 1600000000, 81), "mount", "/");
     rec = record_set(pack, 2, "h/raw", 1600000010.5, 0);
     rec->kind = SENML_KIND_DATA;
-    rec->string = dup_text("aGkgCg");
-    pack->boot_id = dup_text("b-1");
+    rec->string = senml_fixture_strdup("aGkgCg");
+    pack->boot_id = senml_fixture_strdup("b-1");
     pack->has_seq = true;
     pack->seq = 42;
     assert_int_equal(senml_cbor_encode(pack, "h/", &buf), 0);
@@ -1219,7 +1144,7 @@ static void encodes_compact_cbor_with_integer_labels(void **state)
 
 static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
 {
-    struct senml_pack *pack = pack_new(2);
+    struct senml_pack *pack = senml_fixture_pack_new(2);
     struct senml_buf buf = {0};
     struct senml_record *rec;
     char *before;
@@ -1259,27 +1184,27 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
     ENCODE_REFUSED("h/");
     rec->kind = SENML_KIND_STRING;
     ENCODE_REFUSED("h/"); /* NULL string */
-    rec->string = dup_text("bad \xff utf-8");
+    rec->string = senml_fixture_strdup("bad \xff utf-8");
     ENCODE_REFUSED("h/");
     free(rec->string);
     rec->kind = SENML_KIND_DATA;
     static const char *const bad_data[] = {"A", "AB", "aGkgCh", "aGk=", "a+b/"};
     for (size_t i = 0; i < ARRAY_LEN(bad_data); i++) {
-        rec->string = dup_text(bad_data[i]);
+        rec->string = senml_fixture_strdup(bad_data[i]);
         ENCODE_REFUSED("h/");
         free(rec->string);
     }
-    rec->string = dup_text("aGk");
+    rec->string = senml_fixture_strdup("aGk");
     rec->label_count = 1;
-    rec->labels[0].value = dup_text("x");
+    rec->labels[0].value = senml_fixture_strdup("x");
     static const char *const bad_keys[] = {"v",  "bn", "bver", "bid",
                                            "sq", "x_", "",     "k23456789012345678901234567890123"};
     for (size_t i = 0; i < ARRAY_LEN(bad_keys); i++) {
-        rec->labels[0].key = dup_text(bad_keys[i]);
+        rec->labels[0].key = senml_fixture_strdup(bad_keys[i]);
         ENCODE_REFUSED("h/");
         free(rec->labels[0].key);
     }
-    rec->labels[0].key = dup_text("fine");
+    rec->labels[0].key = senml_fixture_strdup("fine");
     assert_int_equal(senml_cbor_encode(pack, "h/", &buf), 0);
     free(before);
     before = malloc(buf.len);
@@ -1289,7 +1214,7 @@ static void refuses_to_encode_what_the_decoder_could_not_read_back(void **state)
     pack->seq = UINT64_C(9007199254740993);
     ENCODE_REFUSED("h/");
     pack->seq = 1;
-    pack->boot_id = dup_text("\xc0\x80");
+    pack->boot_id = senml_fixture_strdup("\xc0\x80");
     ENCODE_REFUSED("h/");
 #undef ENCODE_REFUSED
     free(before);

@@ -181,6 +181,15 @@ static void first_segment(const struct fixture *f, char *out, size_t size)
     snprintf(out, size, "%s/%s", f->dir, best);
 }
 
+/* Appends BOOT_A records 1..last to a fresh spool, closes it and gives its segment's path. */
+static void write_closed_spool(const struct fixture *f, uint64_t last, char *seg, size_t size)
+{
+    struct spool *sp = open_small(f);
+    append_range(sp, BOOT_A, 1, last);
+    spool_close(sp);
+    first_segment(f, seg, size);
+}
+
 static void flip_byte(const char *path, off_t at)
 {
     int fd = open(path, O_RDWR);
@@ -267,11 +276,8 @@ static void a_restart_keeps_unacked_packs_and_forgets_acked_ones(void **state)
 static void a_torn_tail_is_truncated_and_the_rest_recovered(void **state)
 {
     struct fixture *f = *state;
-    struct spool *sp = open_small(f);
-    append_range(sp, BOOT_A, 1, 5);
-    spool_close(sp);
     char seg[400];
-    first_segment(f, seg, sizeof seg);
+    write_closed_spool(f, 5, seg, sizeof seg);
     /* A crash in the middle of record 5, then garbage where the file system left some. */
     assert_int_equal(truncate(seg, 5 * RECORD_LEN - 50), 0);
     int fd = open(seg, O_WRONLY | O_APPEND);
@@ -281,7 +287,7 @@ static void a_torn_tail_is_truncated_and_the_rest_recovered(void **state)
     assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
     close(fd);
 
-    sp = open_small(f);
+    struct spool *sp = open_small(f);
     struct spool_stats s = stats_of(sp);
     assert_int_equal(s.records, 4);
     assert_int_equal(s.truncated_bytes, 5 * RECORD_LEN - 50 + 37 - 4 * RECORD_LEN);
@@ -304,13 +310,10 @@ static void a_torn_tail_is_truncated_and_the_rest_recovered(void **state)
 static void a_short_header_at_the_end_is_a_torn_tail(void **state)
 {
     struct fixture *f = *state;
-    struct spool *sp = open_small(f);
-    append_range(sp, BOOT_A, 1, 3);
-    spool_close(sp);
     char seg[400];
-    first_segment(f, seg, sizeof seg);
+    write_closed_spool(f, 3, seg, sizeof seg);
     assert_int_equal(truncate(seg, 2 * RECORD_LEN + 20), 0);
-    sp = open_small(f);
+    struct spool *sp = open_small(f);
     assert_int_equal(stats_of(sp).records, 2);
     assert_int_equal(stats_of(sp).truncated_bytes, 20);
     spool_close(sp);
@@ -319,14 +322,11 @@ static void a_short_header_at_the_end_is_a_torn_tail(void **state)
 static void a_bit_flip_in_a_payload_drops_that_pack_alone(void **state)
 {
     struct fixture *f = *state;
-    struct spool *sp = open_small(f);
-    append_range(sp, BOOT_A, 1, 5);
-    spool_close(sp);
     char seg[400];
-    first_segment(f, seg, sizeof seg);
+    write_closed_spool(f, 5, seg, sizeof seg);
     flip_byte(seg, 2 * RECORD_LEN + SPOOL_HDR_LEN + 10);
 
-    sp = open_small(f);
+    struct spool *sp = open_small(f);
     struct spool_stats s = stats_of(sp);
     assert_int_equal(s.records, 4);
     assert_int_equal(s.corrupt_total, 1);
@@ -350,14 +350,11 @@ static void a_bit_flip_in_a_payload_drops_that_pack_alone(void **state)
 static void a_damaged_header_is_skipped_by_resynchronising(void **state)
 {
     struct fixture *f = *state;
-    struct spool *sp = open_small(f);
-    append_range(sp, BOOT_A, 1, 5);
-    spool_close(sp);
     char seg[400];
-    first_segment(f, seg, sizeof seg);
+    write_closed_spool(f, 5, seg, sizeof seg);
     flip_byte(seg, 2 * RECORD_LEN + 5); /* record 3's length: no longer trusted */
 
-    sp = open_small(f);
+    struct spool *sp = open_small(f);
     struct spool_stats s = stats_of(sp);
     assert_int_equal(s.records, 4);
     assert_int_equal(s.corrupt_total, 1);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "hub/store.h"
+#include "tests/support/temp_dir.h"
 
 #define MIN_MS 60000LL
 #define HOUR_MS 3600000LL
@@ -32,9 +33,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/updraft-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/s.db", f->dir);
+    temp_dir_make("store", f->dir, sizeof f->dir, "s.db", f->path, sizeof f->path);
     store_options_default(&f->opts);
     f->opts.head_max_samples = 8;
     f->opts.retention_ms[STORE_TIER_RAW] = 0;
@@ -57,9 +56,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    temp_dir_remove(f->dir);
     free(f);
     return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "hub/ledger.h"
 #include "hub/store.h"
+#include "tests/support/temp_dir.h"
 
 #define T0 INT64_C(1795320000000)
 
@@ -28,9 +29,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/updraft-ledger-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/s.db", f->dir);
+    temp_dir_make("ledger", f->dir, sizeof f->dir, "s.db", f->path, sizeof f->path);
     *state = f;
     return 0;
 }
@@ -49,9 +48,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    temp_dir_remove(f->dir);
     free(f);
     return 0;
 }
