@@ -28,10 +28,7 @@
 
 struct parser {
     struct cbor_scan scan;
-    int64_t now_ms;
-    struct senml_error *err;
-    long index;                        /* array index of the record being read, -1 outside */
-    const char *field;                 /* key whose value is being read, "" when none */
+    struct senml_decoder dec;          /* index, field, bases */
     char key[SENML_MAX_LABEL_KEY + 1]; /* the current text key, or an integer key in decimal */
 };
 
@@ -55,17 +52,13 @@ static enum senml_field field_by_label(bool negative, uint64_t arg)
 
 static int fail(struct parser *ps, enum senml_error_kind kind, int code, const char *reason)
 {
-    senml_error_set(ps->err, kind, ps->index, ps->field, reason,
-                    (size_t)(ps->scan.p - ps->scan.start));
-    return code;
+    return senml_decoder_fail(&ps->dec, kind, code, reason, (size_t)(ps->scan.p - ps->scan.start));
 }
 
 /* A shared check (common/senml_resolve.c) refused. */
 static int refused(struct parser *ps, int code, const struct senml_refusal *why)
 {
-    if (why->field != NULL)
-        ps->field = why->field;
-    return fail(ps, why->kind, code, why->reason);
+    return senml_decoder_refused(&ps->dec, code, why, (size_t)(ps->scan.p - ps->scan.start));
 }
 
 static int bad(struct parser *ps, const char *reason)
@@ -338,7 +331,7 @@ static int field_version(struct parser *ps, struct senml_bases *bases)
                  h.arg);
         return refuse(ps, reason);
     }
-    if ((ret = senml_bases_version_set(bases, ps->index, (double)h.arg, &why)) != 0)
+    if ((ret = senml_bases_version_set(bases, ps->dec.index, (double)h.arg, &why)) != 0)
         return refused(ps, ret, &why);
     ps->scan.p += h.size;
     return 0;
@@ -412,24 +405,14 @@ static int field_known(struct parser *ps, struct senml_bases *bases, struct senm
     switch (id) {
     case SENML_FIELD_BN:
         return field_name(ps, &bases->name, &bases->name_len);
-    case SENML_FIELD_BT:
-        return field_number(ps, &bases->time);
     case SENML_FIELD_BU:
         return field_base_unit(ps, bases);
-    case SENML_FIELD_BV:
-        return field_number(ps, &bases->value);
-    case SENML_FIELD_BS:
-        bases->has_sum = true;
-        return field_number(ps, &bases->sum);
     case SENML_FIELD_BVER:
         return field_version(ps, bases);
     case SENML_FIELD_N:
         return field_name(ps, &d->name, &d->name_len);
     case SENML_FIELD_U:
         return field_text_dup(ps, true, &rec->unit);
-    case SENML_FIELD_V:
-        rec->kind = SENML_KIND_NUMBER;
-        return field_number(ps, &d->value);
     case SENML_FIELD_VS:
         rec->kind = SENML_KIND_STRING;
         return field_text_dup(ps, false, &rec->string);
@@ -438,13 +421,14 @@ static int field_known(struct parser *ps, struct senml_bases *bases, struct senm
     case SENML_FIELD_VB:
         rec->kind = SENML_KIND_BOOL;
         return field_bool(ps, &rec->boolean);
+    case SENML_FIELD_BT:
+    case SENML_FIELD_BV:
+    case SENML_FIELD_BS:
+    case SENML_FIELD_V:
     case SENML_FIELD_S:
-        return field_number(ps, &d->sum);
     case SENML_FIELD_T:
-        return field_number(ps, &d->time);
     case SENML_FIELD_UT:
-        rec->has_update_time = true;
-        return field_number(ps, &rec->update_time_s);
+        return field_number(ps, senml_draft_number(bases, d, rec, id));
     case SENML_FIELD_BID:
         return field_boot_id(ps, pack);
     case SENML_FIELD_SQ:
@@ -501,7 +485,7 @@ static int record_text_key(struct parser *ps, struct senml_bases *bases, struct 
     kept = len < SENML_MAX_LABEL_KEY ? len : SENML_MAX_LABEL_KEY;
     memcpy(ps->key, key, kept);
     ps->key[kept] = '\0';
-    ps->field = ps->key;
+    ps->dec.field = ps->key;
     if (memchr(key, '\0', len) != NULL)
         return refuse(ps, "field name contains U+0000");
     if (len > 0 && key[len - 1] == '_')
@@ -522,7 +506,7 @@ static int record_member(struct parser *ps, struct senml_bases *bases, struct se
     struct cbor_head h;
     int ret;
 
-    ps->field = "";
+    ps->dec.field = "";
     if ((ret = peek(ps, &h)) != 0)
         return ret;
     if (h.major == CBOR_MAJOR_TEXT) {
@@ -531,7 +515,7 @@ static int record_member(struct parser *ps, struct senml_bases *bases, struct se
         id = field_by_label(h.major == CBOR_MAJOR_NEGINT, h.arg);
         if (id == SENML_FIELD_UNKNOWN)
             integer_text(&h, ps->key, sizeof ps->key); /* for error detail */
-        ps->field = id != SENML_FIELD_UNKNOWN ? senml_field_name(id) : ps->key;
+        ps->dec.field = id != SENML_FIELD_UNKNOWN ? senml_field_name(id) : ps->key;
         ps->scan.p += h.size;
         /* Table 4 "is conclusive": an unknown integer label is no field of ours; ignore it. */
         ret = id == SENML_FIELD_UNKNOWN ? skip_value(ps) : field_known(ps, bases, pack, rec, d, id);
@@ -539,7 +523,7 @@ static int record_member(struct parser *ps, struct senml_bases *bases, struct se
         ret = wrong_type(ps, "expected an integer or text key");
     }
     if (ret == 0)
-        ps->field = "";
+        ps->dec.field = "";
     return ret;
 }
 
@@ -578,14 +562,9 @@ static int record_parse(struct parser *ps, struct senml_bases *bases, struct sen
             goto out;
     if (ret != 0)
         goto out;
-    if (senml_draft_base_only(&d))
-        goto out;
-    ret = senml_record_resolve(bases, &d, ps->now_ms, rec, &why);
-    if (ret == 0) {
-        pack->count++;
-        return 0;
-    }
-    ret = refused(ps, ret, &why);
+    if ((ret = senml_record_finish(bases, &d, ps->dec.now_ms, pack, &why)) != 0)
+        return refused(ps, ret, &why);
+    return 0;
 out:
     senml_record_clear(rec);
     return ret;
@@ -605,7 +584,7 @@ static int pack_records(struct parser *ps, struct senml_bases *bases, struct sen
     for (long index = 0; !container_end(ps, h, (uint64_t)index, &ret); index++) {
         if (index >= SENML_MAX_RECORDS)
             return too_big(ps, "more than " STR(SENML_MAX_RECORDS) " records");
-        ps->index = index;
+        ps->dec.index = index;
         if ((ret = peek(ps, &element)) != 0)
             return ret;
         if (element.major != CBOR_MAJOR_MAP)
@@ -614,7 +593,7 @@ static int pack_records(struct parser *ps, struct senml_bases *bases, struct sen
             return no_memory(ps);
         if ((ret = record_parse(ps, bases, pack, &element)) != 0)
             return ret;
-        ps->index = -1;
+        ps->dec.index = -1;
     }
     return ret;
 }
@@ -623,20 +602,13 @@ int senml_cbor_decode(const uint8_t *cbor, size_t len, int64_t now_ms, struct se
                       struct senml_error *err)
 {
     struct parser ps;
-    struct senml_bases bases;
     struct senml_pack *pack = NULL;
     struct cbor_head h;
     int ret;
 
     assert(out != NULL && (cbor != NULL || len == 0));
     cbor_scan_init(&ps.scan, cbor, len);
-    ps.now_ms = now_ms;
-    ps.err = err;
-    ps.index = -1;
-    ps.field = "";
-    senml_bases_init(&bases);
-    if (err != NULL)
-        memset(err, 0, sizeof *err);
+    senml_decoder_init(&ps.dec, now_ms, err);
 
     pack = calloc(1, sizeof *pack);
     if (pack == NULL) {
@@ -654,7 +626,7 @@ int senml_cbor_decode(const uint8_t *cbor, size_t len, int64_t now_ms, struct se
         ret = not_a_pack(&ps, DEPTH_TOP, "expected a CBOR array of records");
         goto out;
     }
-    if ((ret = pack_records(&ps, &bases, pack, &h)) != 0)
+    if ((ret = pack_records(&ps, &ps.dec.bases, pack, &h)) != 0)
         goto out;
     if (ps.scan.p != ps.scan.end) {
         ret = bad(&ps, "unexpected data after the pack");
@@ -663,7 +635,7 @@ int senml_cbor_decode(const uint8_t *cbor, size_t len, int64_t now_ms, struct se
     *out = pack;
     pack = NULL;
 out:
-    senml_bases_deinit(&bases);
+    senml_decoder_deinit(&ps.dec);
     senml_pack_free(pack);
     return ret;
 }

@@ -104,8 +104,17 @@ void senml_draft_init(struct senml_draft *d);
 /* Records that field id is read: -EBADMSG for a duplicate or a second value field. */
 int senml_draft_accept(struct senml_draft *d, enum senml_field id, struct senml_refusal *why)
     __attribute__((warn_unused_result));
-/* True when the record held base fields only (RFC 8428 §5.1.7): it yields no record. */
-bool senml_draft_base_only(const struct senml_draft *d);
+/* Where the number of field id goes (id one of bt, bv, bs, v, s, t, ut), noting what it
+ * implies: bs a base sum, v a number value, ut an update time. */
+double *senml_draft_number(struct senml_bases *bases, struct senml_draft *d,
+                           struct senml_record *rec, enum senml_field id);
+
+/* Ends the record read into the next slot of pack->records and d: one with base fields only
+ * (RFC 8428 §5.1.7) yields no record, another is resolved (senml_record_resolve) and counted.
+ * Returns 0, or -EBADMSG, -E2BIG or -ENOMEM (why filled); the slot is cleared unless counted. */
+int senml_record_finish(const struct senml_bases *bases, const struct senml_draft *d,
+                        int64_t now_ms, struct senml_pack *pack, struct senml_refusal *why)
+    __attribute__((warn_unused_result));
 
 /* Resolves the record read into rec and d against bases (RFC 8428 §4.6): value or sum
  * present, name (bn + n, checked), time (relative to now_ms below 2^28), value, sum, unit.
@@ -133,9 +142,26 @@ int senml_pack_reserve(struct senml_pack *pack, size_t *cap) __attribute__((warn
 /* Frees what rec owns and zeroes it. */
 void senml_record_clear(struct senml_record *rec);
 
-/* Fills err (may be NULL) after clearing field of what is not printable or is a quote. */
-void senml_error_set(struct senml_error *err, enum senml_error_kind kind, long index,
-                     const char *field, const char *reason, size_t offset);
+/* Where a decoder is, for error detail, and what it resolves against. */
+struct senml_decoder {
+    int64_t now_ms;
+    struct senml_error *err; /* may be NULL */
+    long index;              /* array index of the record being read, -1 outside records */
+    const char *field;       /* key whose value is being read, "" when none */
+    struct senml_bases bases;
+};
+
+/* Starts dec (bases too) and clears err when not NULL. */
+void senml_decoder_init(struct senml_decoder *dec, int64_t now_ms, struct senml_error *err);
+void senml_decoder_deinit(struct senml_decoder *dec);
+/* Fills dec->err (when not NULL) with kind, reason, offset (a byte offset in the input), the
+ * record index and the field being read (what is not printable or a quote as '?'); returns
+ * code. */
+int senml_decoder_fail(struct senml_decoder *dec, enum senml_error_kind kind, int code,
+                       const char *reason, size_t offset);
+/* The same for a shared check that refused (why->field, when set, becomes dec->field). */
+int senml_decoder_refused(struct senml_decoder *dec, int code, const struct senml_refusal *why,
+                          size_t offset);
 
 /* ---- encoding (common/senml_buf.c, common/senml.c) ------------------------------------- */
 

@@ -21,10 +21,7 @@
 
 struct parser {
     struct json_scan scan;
-    int64_t now_ms;
-    struct senml_error *err;
-    long index;        /* array index of the record being read, -1 outside records */
-    const char *field; /* key whose value is being read, "" when none */
+    struct senml_decoder dec;           /* index, field, bases */
     char key[SENML_MAX_LABEL_KEY + 1];  /* the key being read */
     char base_name[SENML_MAX_NAME + 1]; /* bn in force (struct senml_bases points here) */
     char name[SENML_MAX_NAME + 1];      /* n of the record being read */
@@ -35,17 +32,13 @@ struct parser {
 
 static int fail(struct parser *ps, enum senml_error_kind kind, int code, const char *reason)
 {
-    senml_error_set(ps->err, kind, ps->index, ps->field, reason,
-                    (size_t)(ps->scan.p - ps->scan.start));
-    return code;
+    return senml_decoder_fail(&ps->dec, kind, code, reason, (size_t)(ps->scan.p - ps->scan.start));
 }
 
 /* A shared check (common/senml_resolve.c) refused. */
 static int refused(struct parser *ps, int code, const struct senml_refusal *why)
 {
-    if (why->field != NULL)
-        ps->field = why->field;
-    return fail(ps, why->kind, code, why->reason);
+    return senml_decoder_refused(&ps->dec, code, why, (size_t)(ps->scan.p - ps->scan.start));
 }
 
 /* Not JSON at ps->scan.p; running out of input is reported as such. */
@@ -204,7 +197,7 @@ static int field_version(struct parser *ps, struct senml_bases *bases)
         snprintf(reason, sizeof reason, "version %.0f is newer than " STR(SENML_VERSION), version);
         return refuse(ps, reason);
     }
-    if ((ret = senml_bases_version_set(bases, ps->index, version, &why)) != 0)
+    if ((ret = senml_bases_version_set(bases, ps->dec.index, version, &why)) != 0)
         return refused(ps, ret, &why);
     return 0;
 }
@@ -282,15 +275,8 @@ static int field_known(struct parser *ps, struct senml_bases *bases, struct senm
     switch (id) {
     case SENML_FIELD_BN:
         return field_string_into(ps, ps->base_name, SENML_MAX_NAME, &bases->name_len);
-    case SENML_FIELD_BT:
-        return field_number(ps, &bases->time);
     case SENML_FIELD_BU:
         return field_base_unit(ps, bases);
-    case SENML_FIELD_BV:
-        return field_number(ps, &bases->value);
-    case SENML_FIELD_BS:
-        bases->has_sum = true;
-        return field_number(ps, &bases->sum);
     case SENML_FIELD_BVER:
         return field_version(ps, bases);
     case SENML_FIELD_N:
@@ -298,22 +284,20 @@ static int field_known(struct parser *ps, struct senml_bases *bases, struct senm
         return field_string_into(ps, ps->name, SENML_MAX_NAME, &d->name_len);
     case SENML_FIELD_U:
         return field_string_dup(ps, true, &rec->unit, NULL);
-    case SENML_FIELD_V:
-        rec->kind = SENML_KIND_NUMBER;
-        return field_number(ps, &d->value);
     case SENML_FIELD_VS:
     case SENML_FIELD_VD:
         return field_string_value(ps, rec, id);
     case SENML_FIELD_VB:
         rec->kind = SENML_KIND_BOOL;
         return field_bool(ps, &rec->boolean);
+    case SENML_FIELD_BT:
+    case SENML_FIELD_BV:
+    case SENML_FIELD_BS:
+    case SENML_FIELD_V:
     case SENML_FIELD_S:
-        return field_number(ps, &d->sum);
     case SENML_FIELD_T:
-        return field_number(ps, &d->time);
     case SENML_FIELD_UT:
-        rec->has_update_time = true;
-        return field_number(ps, &rec->update_time_s);
+        return field_number(ps, senml_draft_number(bases, d, rec, id));
     case SENML_FIELD_BID:
         return field_boot_id(ps, pack);
     case SENML_FIELD_SQ:
@@ -354,13 +338,13 @@ static int record_member(struct parser *ps, struct senml_bases *bases, struct se
     enum senml_field id = SENML_FIELD_UNKNOWN;
     int ret;
 
-    ps->field = "";
+    ps->dec.field = "";
     if (!json_scan_peek(&ps->scan, '"'))
         return bad(ps, "expected a string key");
     if ((ret = scanned(ps, json_scan_string(&ps->scan, &key))) != 0)
         return ret;
     ps->key[key.len < key.cap ? key.len : key.cap] = '\0';
-    ps->field = ps->key;
+    ps->dec.field = ps->key;
     if (key.has_nul)
         return refuse(ps, "field name contains U+0000");
     json_scan_ws(&ps->scan);
@@ -375,7 +359,7 @@ static int record_member(struct parser *ps, struct senml_bases *bases, struct se
     ret = id == SENML_FIELD_UNKNOWN ? field_label(ps, rec, key.len)
                                     : field_known(ps, bases, pack, rec, d, id);
     if (ret == 0)
-        ps->field = "";
+        ps->dec.field = "";
     return ret;
 }
 
@@ -410,14 +394,9 @@ static int record_parse(struct parser *ps, struct senml_bases *bases, struct sen
         }
         ps->scan.p++;
     }
-    if (senml_draft_base_only(&d))
-        goto out;
-    ret = senml_record_resolve(bases, &d, ps->now_ms, rec, &why);
-    if (ret == 0) {
-        pack->count++;
-        return 0;
-    }
-    ret = refused(ps, ret, &why);
+    if ((ret = senml_record_finish(bases, &d, ps->dec.now_ms, pack, &why)) != 0)
+        return refused(ps, ret, &why);
+    return 0;
 out:
     senml_record_clear(rec);
     return ret;
@@ -437,14 +416,14 @@ static int pack_records(struct parser *ps, struct senml_bases *bases, struct sen
     for (long index = 0;; index++) {
         if (index >= SENML_MAX_RECORDS)
             return too_big(ps, "more than " STR(SENML_MAX_RECORDS) " records");
-        ps->index = index;
+        ps->dec.index = index;
         if (!json_scan_peek(&ps->scan, '{'))
             return not_a_pack(ps, DEPTH_PACK, "expected a record object");
         if (senml_pack_reserve(pack, &cap) != 0)
             return no_memory(ps);
         if ((ret = record_parse(ps, bases, pack)) != 0)
             return ret;
-        ps->index = -1;
+        ps->dec.index = -1;
         json_scan_ws(&ps->scan);
         if (json_scan_peek(&ps->scan, ']')) {
             ps->scan.p++;
@@ -461,20 +440,13 @@ int senml_json_decode(const char *json, size_t len, int64_t now_ms, struct senml
                       struct senml_error *err)
 {
     struct parser ps;
-    struct senml_bases bases;
     struct senml_pack *pack = NULL;
     int ret;
 
     assert(out != NULL && (json != NULL || len == 0));
     json_scan_init(&ps.scan, json, len);
-    ps.now_ms = now_ms;
-    ps.err = err;
-    ps.index = -1;
-    ps.field = "";
-    senml_bases_init(&bases);
-    bases.name = ps.base_name;
-    if (err != NULL)
-        memset(err, 0, sizeof *err);
+    senml_decoder_init(&ps.dec, now_ms, err);
+    ps.dec.bases.name = ps.base_name;
 
     pack = calloc(1, sizeof *pack);
     if (pack == NULL) {
@@ -487,7 +459,7 @@ int senml_json_decode(const char *json, size_t len, int64_t now_ms, struct senml
         goto out;
     }
     ps.scan.p++;
-    if ((ret = pack_records(&ps, &bases, pack)) != 0)
+    if ((ret = pack_records(&ps, &ps.dec.bases, pack)) != 0)
         goto out;
     json_scan_ws(&ps.scan);
     if (ps.scan.p != ps.scan.end) {
@@ -497,7 +469,7 @@ int senml_json_decode(const char *json, size_t len, int64_t now_ms, struct senml
     *out = pack;
     pack = NULL;
 out:
-    senml_bases_deinit(&bases);
+    senml_decoder_deinit(&ps.dec);
     senml_pack_free(pack);
     return ret;
 }

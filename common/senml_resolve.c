@@ -1,6 +1,7 @@
 /* Record resolution both SenML decoders share (see senml_internal.h): base fields in force, the
  * fields a record may hold, names, values, labels and the pack's limits, so that JSON and CBOR
  * refuse and resolve alike. Pure; thread-safe (no shared state). */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -72,9 +73,43 @@ int senml_draft_accept(struct senml_draft *d, enum senml_field id, struct senml_
     return 0;
 }
 
-bool senml_draft_base_only(const struct senml_draft *d)
+double *senml_draft_number(struct senml_bases *bases, struct senml_draft *d,
+                           struct senml_record *rec, enum senml_field id)
 {
-    return (d->seen & SENML_BASE_FIELDS) && !(d->seen & SENML_REGULAR_FIELDS);
+    switch (id) {
+    case SENML_FIELD_BT:
+        return &bases->time;
+    case SENML_FIELD_BV:
+        return &bases->value;
+    case SENML_FIELD_BS:
+        bases->has_sum = true;
+        return &bases->sum;
+    case SENML_FIELD_V:
+        rec->kind = SENML_KIND_NUMBER;
+        return &d->value;
+    case SENML_FIELD_S:
+        return &d->sum;
+    case SENML_FIELD_T:
+        return &d->time;
+    case SENML_FIELD_UT:
+        rec->has_update_time = true;
+        return &rec->update_time_s;
+    case SENML_FIELD_UNKNOWN:
+    case SENML_FIELD_BN:
+    case SENML_FIELD_BU:
+    case SENML_FIELD_BVER:
+    case SENML_FIELD_N:
+    case SENML_FIELD_U:
+    case SENML_FIELD_VS:
+    case SENML_FIELD_VB:
+    case SENML_FIELD_VD:
+    case SENML_FIELD_BID:
+    case SENML_FIELD_SQ:
+    case SENML_FIELD_COUNT:
+        break;
+    }
+    assert(!"not a number field");
+    return NULL;
 }
 
 /* ---- resolution ------------------------------------------------------------------------ */
@@ -138,6 +173,25 @@ int senml_record_resolve(const struct senml_bases *bases, const struct senml_dra
         if (rec->unit == NULL)
             return refused(why, SENML_ERROR_LIMIT, -ENOMEM, "", "out of memory");
     }
+    return 0;
+}
+
+int senml_record_finish(const struct senml_bases *bases, const struct senml_draft *d,
+                        int64_t now_ms, struct senml_pack *pack, struct senml_refusal *why)
+{
+    struct senml_record *rec = &pack->records[pack->count];
+    int ret = 0;
+
+    if ((d->seen & SENML_BASE_FIELDS) && !(d->seen & SENML_REGULAR_FIELDS)) {
+        senml_record_clear(rec); /* base fields only */
+        return 0;
+    }
+    ret = senml_record_resolve(bases, d, now_ms, rec, why);
+    if (ret != 0) {
+        senml_record_clear(rec);
+        return ret;
+    }
+    pack->count++;
     return 0;
 }
 
@@ -221,14 +275,41 @@ static void error_field_set(char *out, size_t out_size, const char *field)
     out[i] = '\0';
 }
 
-void senml_error_set(struct senml_error *err, enum senml_error_kind kind, long index,
-                     const char *field, const char *reason, size_t offset)
+int senml_decoder_fail(struct senml_decoder *dec, enum senml_error_kind kind, int code,
+                       const char *reason, size_t offset)
 {
-    if (err == NULL)
-        return;
-    err->kind = kind;
-    err->index = index;
-    error_field_set(err->field, sizeof err->field, field);
-    snprintf(err->reason, sizeof err->reason, "%s", reason);
-    err->offset = offset;
+    struct senml_error *err = dec->err;
+
+    if (err != NULL) {
+        err->kind = kind;
+        err->index = dec->index;
+        error_field_set(err->field, sizeof err->field, dec->field);
+        snprintf(err->reason, sizeof err->reason, "%s", reason);
+        err->offset = offset;
+    }
+    return code;
+}
+
+int senml_decoder_refused(struct senml_decoder *dec, int code, const struct senml_refusal *why,
+                          size_t offset)
+{
+    if (why->field != NULL)
+        dec->field = why->field;
+    return senml_decoder_fail(dec, why->kind, code, why->reason, offset);
+}
+
+void senml_decoder_init(struct senml_decoder *dec, int64_t now_ms, struct senml_error *err)
+{
+    dec->now_ms = now_ms;
+    dec->err = err;
+    dec->index = -1;
+    dec->field = "";
+    senml_bases_init(&dec->bases);
+    if (err != NULL)
+        memset(err, 0, sizeof *err);
+}
+
+void senml_decoder_deinit(struct senml_decoder *dec)
+{
+    senml_bases_deinit(&dec->bases);
 }
