@@ -1,46 +1,17 @@
 /* Benchmark: SenML CBOR (common/senml_cbor_*.c) against SenML JSON on the same agent-like packs
- * (bench/senml_decode.c's: 60 records, bn + bt + bid + sq, 2-decimal values, a label on some):
- * decode and encode rates of both codecs in the same run, and bytes on the wire per sample.
- * Prints "name value unit" lines. */
+ * as bench/senml_decode.c (bench/senml_pack_gen.h: 60 records, bn + bt + bid + sq, 2-decimal
+ * values, a label on some): decode and encode rates of both codecs in the same run, and bytes
+ * on the wire per sample. Prints "name value unit" lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench/senml_pack_gen.h"
 #include "common/senml_cbor.h"
 #include "common/senml_json.h"
 
 enum { PACKS = 64, ROUNDS = 400, WARM_UP_ROUNDS = 20 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The pack bench/senml_decode.c decodes, as hostmetrics_gen.py / our agent write it. */
-static size_t make_pack(char *out, size_t size, unsigned seed)
-{
-    size_t n = 0;
-    n += (size_t)snprintf(out + n, size - n,
-                          "[{\"bn\":\"web-%03u/\",\"bt\":1795322939.846,\"n\":\"cpu.utilization\","
-                          "\"v\":%u.%02u,\"bid\":\"0006744996778f72\",\"sq\":%u}",
-                          seed % 1000, seed % 100, seed % 97, seed);
-    for (int i = 0; i < 8; i++)
-        n += (size_t)snprintf(out + n, size - n, ",{\"n\":\"cpu.core.%d\",\"v\":%u.%02u}", i,
-                              (seed + i) % 100, (seed * 7 + i) % 100);
-    const char *mounts[] = {"/", "/var", "/data"};
-    for (int i = 0; i < 3; i++)
-        n += (size_t)snprintf(out + n, size - n,
-                              ",{\"n\":\"disk.used_pct\",\"v\":%u.%02u,\"mount\":\"%s\"}", 40 + i,
-                              seed % 100, mounts[i]);
-    for (int i = 0; i < 48; i++)
-        n += (size_t)snprintf(out + n, size - n, ",{\"n\":\"m.metric_%02d\",\"v\":%u}", i,
-                              (seed * 31 + (unsigned)i) % 100000);
-    n += (size_t)snprintf(out + n, size - n, "]");
-    return n;
-}
 
 struct corpus {
     char json[PACKS][8192];

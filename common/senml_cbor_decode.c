@@ -16,133 +16,49 @@
 #include "common/base64url.h"
 #include "common/cbor_scan.h"
 #include "common/senml_cbor_internal.h"
+#include "common/senml_internal.h"
 
 /* Nesting levels as cbor_scan_skip counts them: pack array = 1, record = 2. */
 #define DEPTH_TOP 0
 #define DEPTH_PACK 1
 #define DEPTH_RECORD 2
-#define RECORDS_INITIAL 16
 #define TAG_DECIMAL_FRACTION 4
 #define TAG_SELF_DESCRIBED 55799
-#define XSTR(x) #x
-#define STR(x) XSTR(x)
-
-#define FIELD_BIT(id) (1u << (id))
-#define BASE_FIELDS                                                                                \
-    (FIELD_BIT(SENML_CBOR_FIELD_BN) | FIELD_BIT(SENML_CBOR_FIELD_BT) |                             \
-     FIELD_BIT(SENML_CBOR_FIELD_BU) | FIELD_BIT(SENML_CBOR_FIELD_BV) |                             \
-     FIELD_BIT(SENML_CBOR_FIELD_BS) | FIELD_BIT(SENML_CBOR_FIELD_BVER))
-#define VALUE_FIELDS                                                                               \
-    (FIELD_BIT(SENML_CBOR_FIELD_V) | FIELD_BIT(SENML_CBOR_FIELD_VS) |                              \
-     FIELD_BIT(SENML_CBOR_FIELD_VB) | FIELD_BIT(SENML_CBOR_FIELD_VD))
-#define REGULAR_FIELDS                                                                             \
-    (VALUE_FIELDS | FIELD_BIT(SENML_CBOR_FIELD_N) | FIELD_BIT(SENML_CBOR_FIELD_U) |                \
-     FIELD_BIT(SENML_CBOR_FIELD_S) | FIELD_BIT(SENML_CBOR_FIELD_T) |                               \
-     FIELD_BIT(SENML_CBOR_FIELD_UT))
-
-/* JSON names, for text keys and error detail. */
-static const char *const field_names[SENML_CBOR_FIELD_COUNT] = {
-    [SENML_CBOR_FIELD_BN] = "bn",
-    [SENML_CBOR_FIELD_BT] = "bt",
-    [SENML_CBOR_FIELD_BU] = "bu",
-    [SENML_CBOR_FIELD_BV] = "bv",
-    [SENML_CBOR_FIELD_BS] = "bs",
-    [SENML_CBOR_FIELD_BVER] = "bver",
-    [SENML_CBOR_FIELD_N] = "n",
-    [SENML_CBOR_FIELD_U] = "u",
-    [SENML_CBOR_FIELD_V] = "v",
-    [SENML_CBOR_FIELD_VS] = "vs",
-    [SENML_CBOR_FIELD_VB] = "vb",
-    [SENML_CBOR_FIELD_VD] = "vd",
-    [SENML_CBOR_FIELD_S] = "s",
-    [SENML_CBOR_FIELD_T] = "t",
-    [SENML_CBOR_FIELD_UT] = "ut",
-    [SENML_CBOR_FIELD_BID] = SENML_FIELD_BOOT_ID,
-    [SENML_CBOR_FIELD_SQ] = SENML_FIELD_SEQ,
-};
+#define STR(x) SENML_STR(x)
 
 struct parser {
     struct cbor_scan scan;
-    int64_t now_ms;
-    struct senml_error *err;
-    long index;                        /* array index of the record being read, -1 outside */
-    const char *field;                 /* key whose value is being read, "" when none */
+    struct senml_decoder dec;          /* index, field, bases */
     char key[SENML_MAX_LABEL_KEY + 1]; /* the current text key, or an integer key in decimal */
 };
 
-/* Base fields in force (RFC 8428 §4.1): each applies from its record on. Strings point into
- * the input. */
-struct bases {
-    const uint8_t *name;
-    size_t name_len;
-    char *unit; /* owned; NULL when none */
-    double time, value, sum;
-    bool has_sum;
-    double version;
-};
-
-/* What one record map said, before resolution. */
-struct record_draft {
-    uint32_t seen; /* FIELD_BIT per field */
-    const uint8_t *name;
-    size_t name_len;
-    double time, value, sum;
-};
-
-enum senml_cbor_field senml_cbor_field_by_name(const char *key, size_t len)
+static enum senml_field field_by_label(bool negative, uint64_t arg)
 {
-    for (int id = SENML_CBOR_FIELD_BN; id < SENML_CBOR_FIELD_COUNT; id++)
-        if (strlen(field_names[id]) == len && memcmp(field_names[id], key, len) == 0)
-            return (enum senml_cbor_field)id;
-    return SENML_CBOR_FIELD_UNKNOWN;
-}
-
-static enum senml_cbor_field field_by_label(bool negative, uint64_t arg)
-{
-    static const enum senml_cbor_field non_negative[] = {
-        SENML_CBOR_FIELD_N,  SENML_CBOR_FIELD_U,  SENML_CBOR_FIELD_V,
-        SENML_CBOR_FIELD_VS, SENML_CBOR_FIELD_VB, SENML_CBOR_FIELD_S,
-        SENML_CBOR_FIELD_T,  SENML_CBOR_FIELD_UT, SENML_CBOR_FIELD_VD};
-    static const enum senml_cbor_field negative_labels[] = {
-        SENML_CBOR_FIELD_BVER, SENML_CBOR_FIELD_BN, SENML_CBOR_FIELD_BT,
-        SENML_CBOR_FIELD_BU,   SENML_CBOR_FIELD_BV, SENML_CBOR_FIELD_BS}; /* -1 - arg */
+    static const enum senml_field non_negative[] = {SENML_FIELD_N,  SENML_FIELD_U,  SENML_FIELD_V,
+                                                    SENML_FIELD_VS, SENML_FIELD_VB, SENML_FIELD_S,
+                                                    SENML_FIELD_T,  SENML_FIELD_UT, SENML_FIELD_VD};
+    static const enum senml_field negative_labels[] = {
+        SENML_FIELD_BVER, SENML_FIELD_BN, SENML_FIELD_BT,
+        SENML_FIELD_BU,   SENML_FIELD_BV, SENML_FIELD_BS}; /* -1 - arg */
 
     if (negative)
         return arg < sizeof negative_labels / sizeof negative_labels[0] ? negative_labels[arg]
-                                                                        : SENML_CBOR_FIELD_UNKNOWN;
+                                                                        : SENML_FIELD_UNKNOWN;
     return arg < sizeof non_negative / sizeof non_negative[0] ? non_negative[arg]
-                                                              : SENML_CBOR_FIELD_UNKNOWN;
+                                                              : SENML_FIELD_UNKNOWN;
 }
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-/* The key came off the wire: keep error text printable and quote-free for logs. */
-static void error_field_set(char *out, size_t out_size, const char *field)
-{
-    size_t i;
-
-    for (i = 0; i < out_size - 1 && field[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)field[i];
-        bool printable = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
-        out[i] = field[i];
-        if (!printable)
-            out[i] = '?';
-    }
-    out[i] = '\0';
-}
-
 static int fail(struct parser *ps, enum senml_error_kind kind, int code, const char *reason)
 {
-    struct senml_error *err = ps->err;
+    return senml_decoder_fail(&ps->dec, kind, code, reason, (size_t)(ps->scan.p - ps->scan.start));
+}
 
-    if (err != NULL) {
-        err->kind = kind;
-        err->index = ps->index;
-        error_field_set(err->field, sizeof err->field, ps->field);
-        snprintf(err->reason, sizeof err->reason, "%s", reason);
-        err->offset = (size_t)(ps->scan.p - ps->scan.start);
-    }
-    return code;
+/* A shared check (common/senml_resolve.c) refused. */
+static int refused(struct parser *ps, int code, const struct senml_refusal *why)
+{
+    return senml_decoder_refused(&ps->dec, code, why, (size_t)(ps->scan.p - ps->scan.start));
 }
 
 static int bad(struct parser *ps, const char *reason)
@@ -397,8 +313,9 @@ static int field_bool(struct parser *ps, bool *out)
 }
 
 /* RFC 8428 §6: "For the version number, only an unsigned integer is allowed." */
-static int field_version(struct parser *ps, struct bases *bases)
+static int field_version(struct parser *ps, struct senml_bases *bases)
 {
+    struct senml_refusal why;
     struct cbor_head h;
     char reason[64];
     int ret = peek(ps, &h);
@@ -414,12 +331,8 @@ static int field_version(struct parser *ps, struct bases *bases)
                  h.arg);
         return refuse(ps, reason);
     }
-    /* §4.4: all records of a pack have the same version (the first sets it, default 10). */
-    if (ps->index > 0 && (double)h.arg != bases->version) {
-        snprintf(reason, sizeof reason, "version differs from the pack's (%.0f)", bases->version);
-        return refuse(ps, reason);
-    }
-    bases->version = (double)h.arg;
+    if ((ret = senml_bases_version_set(bases, ps->dec.index, (double)h.arg, &why)) != 0)
+        return refused(ps, ret, &why);
     ps->scan.p += h.size;
     return 0;
 }
@@ -433,19 +346,16 @@ static int field_seq(struct parser *ps, struct senml_pack *pack)
     if (ret != 0)
         return ret;
     if (h.major == CBOR_MAJOR_UINT) { /* exactly, not through a double */
-        if (h.arg > SENML_CBOR_MAX_SEQ)
+        if (h.arg > SENML_MAX_SEQ)
             return refuse(ps, "expected an integer from 0 to 2^53");
         ps->scan.p += h.size;
         seq = (double)h.arg;
     } else if ((ret = field_number(ps, &seq)) != 0) {
         return ret;
-    } else if (seq < 0 || seq > (double)SENML_CBOR_MAX_SEQ || seq != floor(seq)) {
+    } else if (seq < 0 || seq > (double)SENML_MAX_SEQ || seq != floor(seq)) {
         return refuse(ps, "expected an integer from 0 to 2^53");
     }
-    if (!pack->has_seq) {
-        pack->has_seq = true;
-        pack->seq = (uint64_t)seq;
-    }
+    senml_pack_seq_offer(pack, (uint64_t)seq);
     return 0;
 }
 
@@ -456,89 +366,75 @@ static int field_boot_id(struct parser *ps, struct senml_pack *pack)
 
     if (ret != 0)
         return ret;
-    if (pack->boot_id == NULL)
-        pack->boot_id = boot_id;
-    else
-        free(boot_id);
+    senml_pack_boot_id_offer(pack, boot_id);
     return 0;
 }
 
-static int field_base_unit(struct parser *ps, struct bases *bases)
+static int field_base_unit(struct parser *ps, struct senml_bases *bases)
 {
     char *unit;
     int ret = field_text_dup(ps, true, &unit);
 
     if (ret != 0)
         return ret;
-    free(bases->unit);
-    bases->unit = unit;
+    senml_bases_unit_set(bases, unit);
     return 0;
 }
 
 /* ---- records --------------------------------------------------------------------------- */
 
-static void record_clear(struct senml_record *rec)
+/* A name (bn or n): *name points into the input. */
+static int field_name(struct parser *ps, const char **name, size_t *len)
 {
-    free(rec->name);
-    free(rec->unit);
-    free(rec->string);
-    for (size_t i = 0; i < rec->label_count; i++) {
-        free(rec->labels[i].key);
-        free(rec->labels[i].value);
-    }
-    memset(rec, 0, sizeof *rec);
+    const uint8_t *text;
+    int ret = field_text(ps, SENML_MAX_NAME, &text, len);
+
+    if (ret == 0)
+        *name = (const char *)text;
+    return ret;
 }
 
-static int field_known(struct parser *ps, struct bases *bases, struct senml_pack *pack,
-                       struct senml_record *rec, struct record_draft *d, enum senml_cbor_field id)
+static int field_known(struct parser *ps, struct senml_bases *bases, struct senml_pack *pack,
+                       struct senml_record *rec, struct senml_draft *d, enum senml_field id)
 {
-    if (d->seen & FIELD_BIT(id))
-        return refuse(ps, "duplicate field");
-    if ((VALUE_FIELDS & FIELD_BIT(id)) && (d->seen & VALUE_FIELDS))
-        return refuse(ps, "more than one value field");
-    d->seen |= FIELD_BIT(id);
+    struct senml_refusal why;
+    int ret = senml_draft_accept(d, id, &why);
+
+    if (ret != 0)
+        return refused(ps, ret, &why);
     switch (id) {
-    case SENML_CBOR_FIELD_BN:
-        return field_text(ps, SENML_MAX_NAME, &bases->name, &bases->name_len);
-    case SENML_CBOR_FIELD_BT:
-        return field_number(ps, &bases->time);
-    case SENML_CBOR_FIELD_BU:
+    case SENML_FIELD_BN:
+        return field_name(ps, &bases->name, &bases->name_len);
+    case SENML_FIELD_BU:
         return field_base_unit(ps, bases);
-    case SENML_CBOR_FIELD_BV:
-        return field_number(ps, &bases->value);
-    case SENML_CBOR_FIELD_BS:
-        bases->has_sum = true;
-        return field_number(ps, &bases->sum);
-    case SENML_CBOR_FIELD_BVER:
+    case SENML_FIELD_BVER:
         return field_version(ps, bases);
-    case SENML_CBOR_FIELD_N:
-        return field_text(ps, SENML_MAX_NAME, &d->name, &d->name_len);
-    case SENML_CBOR_FIELD_U:
+    case SENML_FIELD_N:
+        return field_name(ps, &d->name, &d->name_len);
+    case SENML_FIELD_U:
         return field_text_dup(ps, true, &rec->unit);
-    case SENML_CBOR_FIELD_V:
-        rec->kind = SENML_KIND_NUMBER;
-        return field_number(ps, &d->value);
-    case SENML_CBOR_FIELD_VS:
+    case SENML_FIELD_VS:
         rec->kind = SENML_KIND_STRING;
         return field_text_dup(ps, false, &rec->string);
-    case SENML_CBOR_FIELD_VD:
+    case SENML_FIELD_VD:
         return field_data(ps, rec);
-    case SENML_CBOR_FIELD_VB:
+    case SENML_FIELD_VB:
         rec->kind = SENML_KIND_BOOL;
         return field_bool(ps, &rec->boolean);
-    case SENML_CBOR_FIELD_S:
-        return field_number(ps, &d->sum);
-    case SENML_CBOR_FIELD_T:
-        return field_number(ps, &d->time);
-    case SENML_CBOR_FIELD_UT:
-        rec->has_update_time = true;
-        return field_number(ps, &rec->update_time_s);
-    case SENML_CBOR_FIELD_BID:
+    case SENML_FIELD_BT:
+    case SENML_FIELD_BV:
+    case SENML_FIELD_BS:
+    case SENML_FIELD_V:
+    case SENML_FIELD_S:
+    case SENML_FIELD_T:
+    case SENML_FIELD_UT:
+        return field_number(ps, senml_draft_number(bases, d, rec, id));
+    case SENML_FIELD_BID:
         return field_boot_id(ps, pack);
-    case SENML_CBOR_FIELD_SQ:
+    case SENML_FIELD_SQ:
         return field_seq(ps, pack);
-    case SENML_CBOR_FIELD_UNKNOWN:
-    case SENML_CBOR_FIELD_COUNT:
+    case SENML_FIELD_UNKNOWN:
+    case SENML_FIELD_COUNT:
         break;
     }
     return refuse(ps, "unknown field");
@@ -553,40 +449,30 @@ static int skip_value(struct parser *ps)
  * skipped. Duplicates are caught among labels; a skipped value is not remembered. */
 static int field_label(struct parser *ps, struct senml_record *rec, size_t key_len)
 {
-    struct senml_label *label;
+    struct senml_refusal why;
     struct cbor_head h;
+    char *value;
     int ret = peek(ps, &h);
 
     if (ret != 0)
         return ret;
     if (h.major != CBOR_MAJOR_TEXT || key_len == 0)
         return skip_value(ps);
-    if (key_len > SENML_MAX_LABEL_KEY)
-        return too_big(ps, "label key longer than " STR(SENML_MAX_LABEL_KEY) " bytes");
-    for (size_t i = 0; i < rec->label_count; i++)
-        if (strcmp(rec->labels[i].key, ps->key) == 0)
-            return refuse(ps, "duplicate field");
-    if (rec->label_count >= SENML_MAX_LABELS)
-        return too_big(ps, "more than " STR(SENML_MAX_LABELS) " labels");
-    label = &rec->labels[rec->label_count];
-    if ((ret = field_text_dup(ps, false, &label->value)) != 0)
+    if ((ret = senml_label_check(rec, ps->key, key_len, &why)) != 0)
+        return refused(ps, ret, &why);
+    if ((ret = field_text_dup(ps, false, &value)) != 0)
         return ret;
-    label->key = strdup(ps->key);
-    if (label->key == NULL) {
-        free(label->value);
-        label->value = NULL;
+    if (senml_label_add(rec, ps->key, value) != 0)
         return no_memory(ps);
-    }
-    rec->label_count++;
     return 0;
 }
 
 /* A text key: an extension field (RFC 8428 §6: "any extensions will use string map keys"). */
-static int record_text_key(struct parser *ps, struct bases *bases, struct senml_pack *pack,
-                           struct senml_record *rec, struct record_draft *d,
+static int record_text_key(struct parser *ps, struct senml_bases *bases, struct senml_pack *pack,
+                           struct senml_record *rec, struct senml_draft *d,
                            const struct cbor_head *h)
 {
-    enum senml_cbor_field id;
+    enum senml_field id;
     const uint8_t *key;
     size_t len, kept;
     int ret;
@@ -599,107 +485,46 @@ static int record_text_key(struct parser *ps, struct bases *bases, struct senml_
     kept = len < SENML_MAX_LABEL_KEY ? len : SENML_MAX_LABEL_KEY;
     memcpy(ps->key, key, kept);
     ps->key[kept] = '\0';
-    ps->field = ps->key;
+    ps->dec.field = ps->key;
     if (memchr(key, '\0', len) != NULL)
         return refuse(ps, "field name contains U+0000");
     if (len > 0 && key[len - 1] == '_')
         return refuse(ps, "must-understand field not supported");
-    id = senml_cbor_field_by_name((const char *)key, len);
-    if (id == SENML_CBOR_FIELD_BID || id == SENML_CBOR_FIELD_SQ)
+    id = senml_field_by_name((const char *)key, len);
+    if (id == SENML_FIELD_BID || id == SENML_FIELD_SQ)
         return field_known(ps, bases, pack, rec, d, id);
-    if (id != SENML_CBOR_FIELD_UNKNOWN)
+    if (id != SENML_FIELD_UNKNOWN)
         return refuse(ps, "text key for a field that has an integer label");
     return field_label(ps, rec, len);
 }
 
 /* Reads one key and value of a record map. */
-static int record_member(struct parser *ps, struct bases *bases, struct senml_pack *pack,
-                         struct senml_record *rec, struct record_draft *d)
+static int record_member(struct parser *ps, struct senml_bases *bases, struct senml_pack *pack,
+                         struct senml_record *rec, struct senml_draft *d)
 {
-    enum senml_cbor_field id;
+    enum senml_field id;
     struct cbor_head h;
     int ret;
 
-    ps->field = "";
+    ps->dec.field = "";
     if ((ret = peek(ps, &h)) != 0)
         return ret;
     if (h.major == CBOR_MAJOR_TEXT) {
         ret = record_text_key(ps, bases, pack, rec, d, &h);
     } else if (is_integer(&h)) {
         id = field_by_label(h.major == CBOR_MAJOR_NEGINT, h.arg);
-        if (id == SENML_CBOR_FIELD_UNKNOWN)
+        if (id == SENML_FIELD_UNKNOWN)
             integer_text(&h, ps->key, sizeof ps->key); /* for error detail */
-        ps->field = id != SENML_CBOR_FIELD_UNKNOWN ? field_names[id] : ps->key;
+        ps->dec.field = id != SENML_FIELD_UNKNOWN ? senml_field_name(id) : ps->key;
         ps->scan.p += h.size;
         /* Table 4 "is conclusive": an unknown integer label is no field of ours; ignore it. */
-        ret = id == SENML_CBOR_FIELD_UNKNOWN ? skip_value(ps)
-                                             : field_known(ps, bases, pack, rec, d, id);
+        ret = id == SENML_FIELD_UNKNOWN ? skip_value(ps) : field_known(ps, bases, pack, rec, d, id);
     } else {
         ret = wrong_type(ps, "expected an integer or text key");
     }
     if (ret == 0)
-        ps->field = "";
+        ps->dec.field = "";
     return ret;
-}
-
-static int record_name(struct parser *ps, const struct bases *bases, struct senml_record *rec,
-                       const struct record_draft *d)
-{
-    size_t len = bases->name_len + d->name_len;
-
-    ps->field = d->seen & FIELD_BIT(SENML_CBOR_FIELD_N) ? "n" : "bn";
-    if (len > SENML_MAX_NAME)
-        return too_big(ps, "name longer than " STR(SENML_MAX_NAME) " bytes");
-    if (len == 0)
-        return refuse(ps, "empty name");
-    rec->name = malloc(len + 1);
-    if (rec->name == NULL)
-        return no_memory(ps);
-    memcpy(rec->name, bases->name, bases->name_len);
-    memcpy(rec->name + bases->name_len, d->name, d->name_len);
-    rec->name[len] = '\0';
-    if (!senml_name_valid(rec->name, len)) {
-        if (!senml_name_valid(rec->name, 1))
-            return refuse(ps, "name must start with a letter or digit");
-        return refuse(ps, "invalid character in name");
-    }
-    ps->field = "";
-    return 0;
-}
-
-/* Applies the bases in force (RFC 8428 §4.6) to the record read into rec and d. */
-static int record_resolve(struct parser *ps, const struct bases *bases, struct senml_record *rec,
-                          const struct record_draft *d)
-{
-    int ret;
-
-    if (!(d->seen & (VALUE_FIELDS | FIELD_BIT(SENML_CBOR_FIELD_S))))
-        return refuse(ps, "record has no value and no sum");
-    if ((ret = record_name(ps, bases, rec, d)) != 0)
-        return ret;
-    rec->time_s = bases->time + d->time;
-    if (rec->time_s < SENML_RELATIVE_LIMIT_S)
-        rec->time_s += (double)ps->now_ms / 1000.0;
-    /* x + 0 would turn -0 into +0: add a base only when there is one. */
-    if (rec->kind == SENML_KIND_NUMBER)
-        rec->value = bases->value != 0 ? bases->value + d->value : d->value;
-    if (bases->has_sum || (d->seen & FIELD_BIT(SENML_CBOR_FIELD_S))) {
-        rec->has_sum = true;
-        rec->sum = bases->sum != 0 ? bases->sum + d->sum : d->sum;
-    }
-    /* Each part is finite; their sum can still overflow. */
-    ps->field = !isfinite(rec->time_s)  ? "t"
-                : !isfinite(rec->value) ? "v"
-                : !isfinite(rec->sum)   ? "s"
-                                        : "";
-    if (ps->field[0] != '\0')
-        return refuse(ps, "out of range after adding the base field");
-    if (!(d->seen & FIELD_BIT(SENML_CBOR_FIELD_U)) && bases->unit != NULL) {
-        rec->unit = strdup(bases->unit);
-        if (rec->unit == NULL)
-            return no_memory(ps);
-    }
-    return 0;
 }
 
 /* True at the break that ends an indefinite-length container (consumed), or when a definite one
@@ -721,52 +546,32 @@ static bool container_end(struct parser *ps, const struct cbor_head *h, uint64_t
 
 /* Reads the record map whose head h is at ps->scan.p into the next slot of pack->records (room
  * reserved). A record with only base fields (RFC 8428 §5.1.7) sets bases and yields no record. */
-static int record_parse(struct parser *ps, struct bases *bases, struct senml_pack *pack,
+static int record_parse(struct parser *ps, struct senml_bases *bases, struct senml_pack *pack,
                         const struct cbor_head *h)
 {
     struct senml_record *rec = &pack->records[pack->count];
-    struct record_draft d = {.name = (const uint8_t *)""};
+    struct senml_refusal why;
+    struct senml_draft d;
     int ret = 0;
 
     memset(rec, 0, sizeof *rec);
+    senml_draft_init(&d);
     ps->scan.p += h->size;
     for (uint64_t pairs = 0; !container_end(ps, h, pairs, &ret); pairs++)
         if ((ret = record_member(ps, bases, pack, rec, &d)) != 0)
             goto out;
     if (ret != 0)
         goto out;
-    if ((d.seen & BASE_FIELDS) && !(d.seen & REGULAR_FIELDS))
-        goto out; /* base fields only */
-    ret = record_resolve(ps, bases, rec, &d);
-    if (ret == 0) {
-        pack->count++;
-        return 0;
-    }
+    if ((ret = senml_record_finish(bases, &d, ps->dec.now_ms, pack, &why)) != 0)
+        return refused(ps, ret, &why);
+    return 0;
 out:
-    record_clear(rec);
+    senml_record_clear(rec);
     return ret;
 }
 
-static int records_reserve(struct parser *ps, struct senml_pack *pack, size_t *cap)
-{
-    struct senml_record *records;
-    size_t new_cap;
-
-    if (pack->records != NULL && pack->count < *cap)
-        return 0;
-    new_cap = *cap == 0 ? RECORDS_INITIAL : *cap * 2;
-    if (new_cap > SENML_MAX_RECORDS)
-        new_cap = SENML_MAX_RECORDS;
-    records = realloc(pack->records, new_cap * sizeof *records);
-    if (records == NULL)
-        return no_memory(ps);
-    pack->records = records;
-    *cap = new_cap;
-    return 0;
-}
-
 /* Reads the records of the pack array whose head h is at ps->scan.p. */
-static int pack_records(struct parser *ps, struct bases *bases, struct senml_pack *pack,
+static int pack_records(struct parser *ps, struct senml_bases *bases, struct senml_pack *pack,
                         const struct cbor_head *h)
 {
     struct cbor_head element;
@@ -779,16 +584,16 @@ static int pack_records(struct parser *ps, struct bases *bases, struct senml_pac
     for (long index = 0; !container_end(ps, h, (uint64_t)index, &ret); index++) {
         if (index >= SENML_MAX_RECORDS)
             return too_big(ps, "more than " STR(SENML_MAX_RECORDS) " records");
-        ps->index = index;
+        ps->dec.index = index;
         if ((ret = peek(ps, &element)) != 0)
             return ret;
         if (element.major != CBOR_MAJOR_MAP)
             return not_a_pack(ps, DEPTH_PACK, "expected a record map");
-        if ((ret = records_reserve(ps, pack, &cap)) != 0)
-            return ret;
+        if (senml_pack_reserve(pack, &cap) != 0)
+            return no_memory(ps);
         if ((ret = record_parse(ps, bases, pack, &element)) != 0)
             return ret;
-        ps->index = -1;
+        ps->dec.index = -1;
     }
     return ret;
 }
@@ -797,19 +602,13 @@ int senml_cbor_decode(const uint8_t *cbor, size_t len, int64_t now_ms, struct se
                       struct senml_error *err)
 {
     struct parser ps;
-    struct bases bases = {.name = (const uint8_t *)"", .version = SENML_VERSION};
     struct senml_pack *pack = NULL;
     struct cbor_head h;
     int ret;
 
     assert(out != NULL && (cbor != NULL || len == 0));
     cbor_scan_init(&ps.scan, cbor, len);
-    ps.now_ms = now_ms;
-    ps.err = err;
-    ps.index = -1;
-    ps.field = "";
-    if (err != NULL)
-        memset(err, 0, sizeof *err);
+    senml_decoder_init(&ps.dec, now_ms, err);
 
     pack = calloc(1, sizeof *pack);
     if (pack == NULL) {
@@ -827,7 +626,7 @@ int senml_cbor_decode(const uint8_t *cbor, size_t len, int64_t now_ms, struct se
         ret = not_a_pack(&ps, DEPTH_TOP, "expected a CBOR array of records");
         goto out;
     }
-    if ((ret = pack_records(&ps, &bases, pack, &h)) != 0)
+    if ((ret = pack_records(&ps, &ps.dec.bases, pack, &h)) != 0)
         goto out;
     if (ps.scan.p != ps.scan.end) {
         ret = bad(&ps, "unexpected data after the pack");
@@ -836,7 +635,7 @@ int senml_cbor_decode(const uint8_t *cbor, size_t len, int64_t now_ms, struct se
     *out = pack;
     pack = NULL;
 out:
-    free(bases.unit);
+    senml_decoder_deinit(&ps.dec);
     senml_pack_free(pack);
     return ret;
 }

@@ -14,39 +14,11 @@
 #include "common/base64url.h"
 #include "common/cbor_scan.h"
 #include "common/senml_cbor_internal.h"
-
-/* Makes room for n more bytes plus the NUL that keeps data terminated. */
-static int buf_reserve(struct senml_buf *buf, size_t n)
-{
-    size_t cap;
-    char *data;
-
-    if (n >= SIZE_MAX - buf->len)
-        return -ENOMEM;
-    if (buf->len + n + 1 <= buf->cap)
-        return 0;
-    cap = buf->cap != 0 ? buf->cap : 256;
-    while (cap < buf->len + n + 1)
-        cap = cap > SIZE_MAX / 2 ? buf->len + n + 1 : cap * 2;
-    data = realloc(buf->data, cap);
-    if (data == NULL)
-        return -ENOMEM;
-    buf->data = data;
-    buf->cap = cap;
-    return 0;
-}
+#include "common/senml_internal.h"
 
 static int buf_put(struct senml_buf *buf, const void *bytes, size_t n)
 {
-    int ret = buf_reserve(buf, n);
-
-    if (ret != 0)
-        return ret;
-    if (n > 0)
-        memcpy(buf->data + buf->len, bytes, n);
-    buf->len += n;
-    buf->data[buf->len] = '\0';
-    return 0;
+    return senml_buf_put(buf, bytes, n);
 }
 
 /* A head in its shortest form (RFC 8949 §4.2.1): the argument in 0, 1, 2, 4 or 8 bytes. */
@@ -167,42 +139,14 @@ static int put_data(struct senml_buf *buf, const char *text)
     if (tail == 1)
         return -EINVAL;
     len = text_len / 4 * 3 + (tail == 0 ? 0 : tail - 1);
-    if ((ret = put_head(buf, CBOR_MAJOR_BYTES, len)) != 0 || (ret = buf_reserve(buf, len)) != 0)
+    if ((ret = put_head(buf, CBOR_MAJOR_BYTES, len)) != 0 ||
+        (ret = senml_buf_reserve(buf, len)) != 0)
         return ret;
     if (base64url_decode(text, text_len, (uint8_t *)buf->data + buf->len, len, &got) != 0 ||
         got != len)
         return -EINVAL;
     buf->len += len;
     buf->data[buf->len] = '\0';
-    return 0;
-}
-
-static bool label_key_valid(const char *key)
-{
-    size_t len = key != NULL ? strlen(key) : 0;
-
-    if (len == 0 || len > SENML_MAX_LABEL_KEY || key[len - 1] == '_')
-        return false;
-    return senml_cbor_field_by_name(key, len) == SENML_CBOR_FIELD_UNKNOWN;
-}
-
-/* Refuses what the decoder could not read back as the same record. */
-static int record_check(const struct senml_record *rec, const char *base_name, size_t base_len)
-{
-    if (rec->name == NULL || strncmp(rec->name, base_name, base_len) != 0 ||
-        !senml_name_valid(rec->name, strlen(rec->name)))
-        return -EINVAL;
-    if (!isfinite(rec->time_s) || (rec->kind == SENML_KIND_NUMBER && !isfinite(rec->value)) ||
-        (rec->has_sum && !isfinite(rec->sum)) ||
-        (rec->has_update_time && !isfinite(rec->update_time_s)))
-        return -EINVAL;
-    if ((rec->kind == SENML_KIND_NONE && !rec->has_sum) || rec->label_count > SENML_MAX_LABELS)
-        return -EINVAL;
-    if ((rec->kind == SENML_KIND_STRING || rec->kind == SENML_KIND_DATA) && rec->string == NULL)
-        return -EINVAL;
-    for (size_t i = 0; i < rec->label_count; i++)
-        if (!label_key_valid(rec->labels[i].key) || rec->labels[i].value == NULL)
-            return -EINVAL;
     return 0;
 }
 
@@ -279,7 +223,7 @@ static int put_pack_fields(struct senml_buf *buf, const struct senml_pack *pack)
     if (pack->boot_id != NULL && (ret = put_text(buf, SENML_FIELD_BOOT_ID)) == 0)
         ret = put_text(buf, pack->boot_id);
     if (ret == 0 && pack->has_seq) {
-        if (pack->seq > SENML_CBOR_MAX_SEQ)
+        if (pack->seq > SENML_MAX_SEQ)
             return -EINVAL;
         if ((ret = put_text(buf, SENML_FIELD_SEQ)) == 0)
             ret = put_head(buf, CBOR_MAJOR_UINT, pack->seq);
@@ -293,7 +237,7 @@ static int put_record(struct senml_buf *buf, const struct senml_pack *pack, size
     const struct senml_record *rec = &pack->records[i];
     size_t base_len = strlen(base_name);
     struct record_plan plan;
-    int ret = record_check(rec, base_name, base_len);
+    int ret = senml_record_encodable(rec, base_name, base_len);
 
     if (ret != 0)
         return ret;
@@ -327,9 +271,7 @@ int senml_cbor_encode(const struct senml_pack *pack, const char *base_name, stru
 
     for (size_t i = 0; ret == 0 && i < pack->count; i++)
         ret = put_record(buf, pack, i, base_name != NULL ? base_name : "", &base_time);
-    if (ret != 0 && buf->data != NULL) {
-        buf->len = start_len;
-        buf->data[start_len] = '\0';
-    }
+    if (ret != 0)
+        senml_buf_truncate(buf, start_len);
     return ret;
 }

@@ -13,38 +13,11 @@
 #include <string.h>
 
 #include "common/json_scan.h"
-#include "common/senml_json_internal.h"
+#include "common/senml_internal.h"
 
-void senml_buf_free(struct senml_buf *buf)
-{
-    if (buf == NULL)
-        return;
-    free(buf->data);
-    buf->data = NULL;
-    buf->len = buf->cap = 0;
-}
-
-/* Appends n bytes, keeping data NUL-terminated. */
 static int buf_put(struct senml_buf *buf, const void *bytes, size_t n)
 {
-    if (n >= SIZE_MAX - buf->len)
-        return -ENOMEM;
-    if (buf->len + n + 1 > buf->cap) {
-        size_t cap = buf->cap != 0 ? buf->cap : 256;
-        char *data;
-
-        while (cap < buf->len + n + 1)
-            cap = cap > SIZE_MAX / 2 ? buf->len + n + 1 : cap * 2;
-        data = realloc(buf->data, cap);
-        if (data == NULL)
-            return -ENOMEM;
-        buf->data = data;
-        buf->cap = cap;
-    }
-    memcpy(buf->data + buf->len, bytes, n);
-    buf->len += n;
-    buf->data[buf->len] = '\0';
-    return 0;
+    return senml_buf_put(buf, bytes, n);
 }
 
 static int put_text(struct senml_buf *buf, const char *text)
@@ -111,35 +84,6 @@ static int put_key(struct senml_buf *buf, bool *first, const char *key)
     return ret != 0 ? ret : buf_put(buf, ":", 1);
 }
 
-static bool label_key_valid(const char *key)
-{
-    size_t len = key != NULL ? strlen(key) : 0;
-
-    if (len == 0 || len > SENML_MAX_LABEL_KEY || key[len - 1] == '_')
-        return false;
-    return !senml_json_field_known(key, len);
-}
-
-/* Refuses what the decoder could not read back as the same record. */
-static int record_check(const struct senml_record *rec, const char *base_name, size_t base_len)
-{
-    if (rec->name == NULL || strncmp(rec->name, base_name, base_len) != 0 ||
-        !senml_name_valid(rec->name, strlen(rec->name)))
-        return -EINVAL;
-    if (!isfinite(rec->time_s) || (rec->kind == SENML_KIND_NUMBER && !isfinite(rec->value)) ||
-        (rec->has_sum && !isfinite(rec->sum)) ||
-        (rec->has_update_time && !isfinite(rec->update_time_s)))
-        return -EINVAL;
-    if ((rec->kind == SENML_KIND_NONE && !rec->has_sum) || rec->label_count > SENML_MAX_LABELS)
-        return -EINVAL;
-    if ((rec->kind == SENML_KIND_STRING || rec->kind == SENML_KIND_DATA) && rec->string == NULL)
-        return -EINVAL;
-    for (size_t i = 0; i < rec->label_count; i++)
-        if (!label_key_valid(rec->labels[i].key) || rec->labels[i].value == NULL)
-            return -EINVAL;
-    return 0;
-}
-
 static int put_value(struct senml_buf *buf, bool *first, const struct senml_record *rec)
 {
     int ret = 0;
@@ -197,7 +141,7 @@ static int put_pack_fields(struct senml_buf *buf, bool *first, const struct senm
     if (pack->boot_id != NULL && (ret = put_key(buf, first, SENML_FIELD_BOOT_ID)) == 0)
         ret = put_string(buf, pack->boot_id);
     if (ret == 0 && pack->has_seq) {
-        if (pack->seq > (uint64_t)SENML_JSON_MAX_SEQ)
+        if (pack->seq > SENML_MAX_SEQ)
             return -EINVAL;
         snprintf(seq, sizeof seq, "%" PRIu64, pack->seq);
         if ((ret = put_key(buf, first, SENML_FIELD_SEQ)) == 0)
@@ -212,7 +156,7 @@ static int put_record(struct senml_buf *buf, const struct senml_pack *pack, size
     const struct senml_record *rec = &pack->records[i];
     size_t base_len = strlen(base_name);
     bool first = true;
-    int ret = record_check(rec, base_name, base_len);
+    int ret = senml_record_encodable(rec, base_name, base_len);
 
     if (ret == 0)
         ret = buf_put(buf, "{", 1);
@@ -253,9 +197,7 @@ int senml_json_encode(const struct senml_pack *pack, const char *base_name, stru
     }
     if (ret == 0)
         ret = buf_put(buf, "]", 1);
-    if (ret != 0 && buf->data != NULL) {
-        buf->len = start_len;
-        buf->data[start_len] = '\0';
-    }
+    if (ret != 0)
+        senml_buf_truncate(buf, start_len);
     return ret;
 }
