@@ -270,7 +270,9 @@ static void error_field_set(char *out, size_t out_size, const char *field)
     for (i = 0; i < out_size - 1 && field[i] != '\0'; i++) {
         unsigned char c = (unsigned char)field[i];
         bool printable = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
-        out[i] = printable ? field[i] : '?';
+        out[i] = field[i];
+        if (!printable)
+            out[i] = '?';
     }
     out[i] = '\0';
 }

@@ -266,7 +266,7 @@ static int config_collector(struct json_scan *s, void *out, char *why, size_t ca
 {
     struct control_config *c = out;
     size_t used = strlen(c->collectors);
-    char name[32];
+    char name[32] = "";
 
     int rc = read_string(s, name, sizeof name, "collectors[]", why, cap);
     if (rc != 0)
@@ -323,7 +323,7 @@ struct labels_out {
 static int label_member(struct json_scan *s, const char *key, void *out, char *why, size_t cap)
 {
     struct labels_out *lo = out;
-    char value[128];
+    char value[128] = "";
     if (!label_key_ok(key))
         return fail(why, cap, "labels: key \"%s\" must be [A-Za-z0-9_.-]+", key);
     int rc = read_string(s, value, sizeof value, "labels value", why, cap);

@@ -74,9 +74,10 @@ struct publisher_mqtt_options {
     struct publisher_tls tls;
 };
 
-/* Loads paho-mqtt-c at run time: libpaho-mqtt3c.so.1, or libpaho-mqtt3cs.so.1 when TLS is
- * enabled (so an agent without TLS never maps OpenSSL: 2 MiB of resident memory saved).
- * -ENOENT with a logged reason when the library is missing, -EINVAL bad options. */
+/* Uses paho-mqtt-c's plain build (linked statically), or loads its TLS build
+ * libpaho-mqtt3cs.so.1 with dlopen when TLS is enabled (so an agent without TLS never maps
+ * OpenSSL: 2 MiB of resident memory saved). -ENOENT with a logged reason when the TLS
+ * library is missing, -EINVAL bad options. */
 int publisher_mqtt_new(const struct publisher_mqtt_options *opts, struct publisher *out)
     __attribute__((warn_unused_result));
 

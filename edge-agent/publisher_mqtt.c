@@ -1,6 +1,8 @@
 /* MQTT publisher over paho-mqtt-c's synchronous client (MQTTClient, MQTT v5), single-threaded:
- * the only file that includes <MQTTClient.h>. Paho is loaded with dlopen, the TLS build only
- * when TLS is configured, so a plain agent never maps OpenSSL (see publisher.h). No
+ * the only file that includes <MQTTClient.h>. The plain build of paho is linked statically
+ * (libpaho-mqtt3c.a: only what we call, no library to map); the TLS build, which pulls in
+ * OpenSSL, is loaded with dlopen only when TLS is configured, so a plain agent never maps
+ * OpenSSL (see publisher.h). Both fill the same table of functions. No
  * callbacks are set, so paho starts no thread: incoming PUBACKs, acks and config arrive in
  * MQTTClient_receive, called from poll on the agent's thread. A persistent session (clean
  * start off, session expiry) keeps our subscriptions and queues the hub's acks while we are
@@ -51,9 +53,27 @@ struct mqtt_pub {
     struct publisher_stats stats;
 };
 
+/* The statically linked plain build. Its symbols are not exported by the executable, so a
+ * TLS build loaded later (RTLD_LOCAL) binds to its own copies, never to these. */
+static void paho_static(struct paho *p)
+{
+    *p = (struct paho){
+        .create = MQTTClient_createWithOptions, .destroy = MQTTClient_destroy,
+        .connect5 = MQTTClient_connect5, .disconnect5 = MQTTClient_disconnect5,
+        .is_connected = MQTTClient_isConnected, .subscribe5 = MQTTClient_subscribe5,
+        .publish5 = MQTTClient_publishMessage5, .receive = MQTTClient_receive,
+        .free_message = MQTTClient_freeMessage, .free_mem = MQTTClient_free,
+        .response_free = MQTTResponse_free, .strerror_fn = MQTTClient_strerror,
+        .props_add = MQTTProperties_add, .props_free = MQTTProperties_free};
+}
+
 static int paho_load(struct paho *p, bool tls)
 {
-    const char *lib = tls ? "libpaho-mqtt3cs.so.1" : "libpaho-mqtt3c.so.1";
+    if (!tls) {
+        paho_static(p);
+        return 0;
+    }
+    const char *lib = "libpaho-mqtt3cs.so.1";
     p->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (p->dl == NULL) {
         log_error("cannot load %s (paho-mqtt-c): %s", lib, dlerror());

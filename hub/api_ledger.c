@@ -22,7 +22,7 @@ static json_t *boot_json(const struct ledger_boot_report *b)
         const struct ledger_gap *g = &b->gaps[i];
         json_array_append_new(gaps, json_pack("{s:I,s:I,s:I,s:o,s:f,s:b}", "first",
                                               (json_int_t)g->first, "last", (json_int_t)g->last,
-                                              "count", (json_int_t)(g->last - g->first + 1),
+                                              "count", (json_int_t)g->last - (json_int_t)g->first + 1,
                                               "since", api_time_json(g->since_ms), "age_s",
                                               (double)g->age_ms / 1000.0, "lost", g->lost));
     }
