@@ -302,6 +302,21 @@ static int64_t min64(int64_t x, int64_t y)
     return x < y ? x : y;
 }
 
+/* A clean stop first gives the spool up to timeout_ms to empty: what is due is sent, what
+ * is in flight gets its ack. What is left stays on disk for the next start. */
+static void drain(struct agent *a, int64_t timeout_ms)
+{
+    int64_t until = clock_mono_ms() + timeout_ms;
+    uint64_t packs = 1, bytes = 0, dropped = 0;
+    while (a->pub.connected(a->pub.ctx) && clock_mono_ms() < until) {
+        agent_spool_figures(a, &packs, &bytes, &dropped);
+        if (packs == 0)
+            break;
+        (void)agent_send_backlog(a, clock_mono_ms());
+        (void)a->pub.poll(a->pub.ctx, clock_mono_ms(), 50);
+    }
+}
+
 int agent_run(struct agent *a, const sigset_t *stop_signals)
 {
     if (agent_spool_open(a) != 0)
@@ -356,6 +371,7 @@ int agent_run(struct agent *a, const sigset_t *stop_signals)
             break;
         }
     }
+    drain(a, 2000);
     a->pub.close(a->pub.ctx, 2000);
     a->has_pub = false;
     uint64_t packs = 0, bytes = 0, dropped = 0;

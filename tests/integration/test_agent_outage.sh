@@ -43,6 +43,8 @@ stop "agent-$HOST"
 # The two boots and their last pack numbers, from the agent's own log.
 mapfile -t boots < <(grep -oE 'boot [0-9a-f]{16} ends at pack [0-9]+' "$WORK/agent-$HOST.log")
 check "two boots ended cleanly" test "${#boots[@]}" -eq 2
+check "the stopped agent left nothing in its spool (it drains on a clean stop)" \
+    bash -c "grep 'ends at pack' '$WORK/agent-$HOST.log' | tail -n 1 | grep -q ' 0 packs stay in the spool'"
 expected=0
 for b in "${boots[@]}"; do expected=$((expected + ${b##* })); done
 echo "# ${boots[*]}: $expected packs in all"
