@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,26 @@ static int ack(const char *text, struct control_ack *a, char *why)
 static int cfg(const char *text, struct control_config *c, char *why)
 {
     return control_config_parse(text, strlen(text), c, why, 200);
+}
+
+/* A refused input and a phrase its reason must contain. */
+struct refusal {
+    const char *text, *why;
+};
+
+/* Each row must be refused (-EBADMSG) by the ack parser (is_ack) or the config parser, with a
+ * reason containing the row's phrase. */
+static void check_refusals(const struct refusal *rows, size_t n, bool is_ack)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct control_ack a;
+        struct control_config c;
+        char why[200] = "";
+        int rc = is_ack ? ack(rows[i].text, &a, why) : cfg(rows[i].text, &c, why);
+        assert_int_equal(rc, -EBADMSG);
+        if (strstr(why, rows[i].why) == NULL)
+            fail_msg("%s: reason \"%s\" lacks \"%s\"", rows[i].text, why, rows[i].why);
+    }
 }
 
 static void parses_an_ack_as_the_hub_sends_it(void **state)
@@ -44,9 +65,7 @@ static void parses_an_ack_as_the_hub_sends_it(void **state)
 static void refuses_bad_acks_with_a_reason(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text, *why;
-    } bad[] = {
+    static const struct refusal bad[] = {
         {"", "not a JSON object"},
         {"[]", "not a JSON object"},
         {"{\"ranges\":[[1,2]]}", "boot_id missing"},
@@ -59,13 +78,7 @@ static void refuses_bad_acks_with_a_reason(void **state)
         {"{\"boot_id\":\"0006744996778f72\",\"ranges\":[[1,2]", "not JSON"},
         {"{\"boot_id\":\"0006744996778f72\",\"ranges\":\"1-2\"}", "expected an array"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct control_ack a;
-        char why[200] = "";
-        assert_int_equal(ack(bad[i].text, &a, why), -EBADMSG);
-        if (strstr(why, bad[i].why) == NULL)
-            fail_msg("%s: reason \"%s\" lacks \"%s\"", bad[i].text, why, bad[i].why);
-    }
+    check_refusals(bad, sizeof bad / sizeof bad[0], true);
     /* More ranges than the hub ever sends in one message. */
     char big[4096] = "{\"boot_id\":\"0006744996778f72\",\"ranges\":[";
     for (int i = 0; i <= CONTROL_ACK_MAX_RANGES; i++)
@@ -107,9 +120,7 @@ static void parses_a_pushed_config(void **state)
 static void refuses_bad_pushed_configs_with_a_reason(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text, *why;
-    } bad[] = {
+    static const struct refusal bad[] = {
         {"{}", "version missing"},
         {"{\"version\":0}", "must be >= 1"},
         {"{\"version\":\"4\"}", "expected a number"},
@@ -129,13 +140,7 @@ static void refuses_bad_pushed_configs_with_a_reason(void **state)
         {"{\"version\":1} {}", "trailing bytes"},
         {"{\"version\":1", "not JSON"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct control_config c;
-        char why[200] = "";
-        assert_int_equal(cfg(bad[i].text, &c, why), -EBADMSG);
-        if (strstr(why, bad[i].why) == NULL)
-            fail_msg("%s: reason \"%s\" lacks \"%s\"", bad[i].text, why, bad[i].why);
-    }
+    check_refusals(bad, sizeof bad / sizeof bad[0], false);
     static char huge[CONTROL_CONFIG_MAX_BYTES + 2];
     memset(huge, ' ', sizeof huge - 1);
     struct control_config c;
