@@ -89,7 +89,7 @@ start_agent() {
 # heartbeat_value HOST NAME: the value of record NAME in the host's next heartbeat (waits up
 # to 15 s for one), e.g. heartbeat_value web-1 agent.spool_packs.
 heartbeat_value() {
-    mosquitto_sub -p "$MQTT_PORT" -t "updraft/v1/$1/heartbeat" -C 1 -W 15 2>/dev/null |
+    mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "updraft/v1/$1/heartbeat" -C 1 -W 15 2>/dev/null |
         jq -r --arg n "$2" '.[] | select(.n == $n) | .v'
 }
 
@@ -119,7 +119,12 @@ api() { curl -fsS "$API$1"; }
 # api_status PATH [curl args]: prints the HTTP status code only.
 api_status() { local p=$1; shift; curl -s -o "$WORK/last.json" -w '%{http_code}' "$@" "$API$p"; }
 
-jq_true() { jq -e "$1" >/dev/null 2>&1; }
+# jq_true FILTER < JSON: the filter holds. Empty input fails (jq -e alone would pass it).
+jq_true() {
+    local in
+    in=$(cat)
+    [ -n "$in" ] && jq -e "$1" >/dev/null 2>&1 <<<"$in"
+}
 
 # host_field HOST FIELD: value of one field of a host in /api/v1/hosts.
 host_field() { api /api/v1/hosts | jq -r --arg h "$1" ".hosts[] | select(.id == \$h) | .$2"; }
