@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "common/senml_json.h"
 #include "hub/chunk.h"
 
@@ -38,31 +39,6 @@ struct chunks {
     size_t *ends; /* end offset of each chunk in bytes */
     size_t count, cap_count, decimal;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size);
-    if (p == NULL) {
-        fprintf(stderr, "chunk_codec: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 0x100000001b3u;
-    return h;
-}
 
 static struct series *lookup(struct dataset *ds, const char *key);
 
@@ -114,17 +90,8 @@ static void add_sample(struct dataset *ds, const char *key, int64_t ts_ms, doubl
 /* "name,k1=v1,k2=v2" with labels sorted by key. */
 static void series_key(const struct senml_record *r, char *key, size_t size)
 {
-    size_t order[SENML_MAX_LABELS], n = r->label_count;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-        for (; j > 0 && strcmp(r->labels[order[j - 1]].key, r->labels[i].key) > 0; j--)
-            order[j] = order[j - 1];
-        order[j] = i;
-    }
     size_t len = (size_t)snprintf(key, size, "%s", r->name);
-    for (size_t i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(key + len, size - len, ",%s=%s", r->labels[order[i]].key,
-                                r->labels[order[i]].value);
+    append_sorted_labels(r, key, size, len);
 }
 
 static int load_senml(struct dataset *ds, const char *path)

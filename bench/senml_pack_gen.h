@@ -9,12 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench/bench_util.h"
 
 /* Writes the SenML JSON pack of seed into out (size bytes); returns its length. */
 static size_t make_pack(char *out, size_t size, unsigned seed)

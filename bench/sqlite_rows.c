@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/senml_json.h"
 
 #define NOW_MS INT64_C(1800000000000) /* packs carry absolute times; now only resolves relative */
@@ -39,31 +40,6 @@ struct dataset {
     struct sample *samples;
     size_t count, cap, max;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size);
-    if (p == NULL) {
-        fprintf(stderr, "sqlite_rows: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 0x100000001b3u;
-    return h;
-}
 
 static size_t slot_of(const struct series_table *t, const char *key)
 {
@@ -115,17 +91,8 @@ static void series_key(const struct senml_record *r, char *key, size_t size)
     const char *slash = strchr(r->name, '/');
     int host_len = slash != NULL ? (int)(slash - r->name) : 0;
     const char *metric = slash != NULL ? slash + 1 : r->name;
-    size_t order[SENML_MAX_LABELS], n = r->label_count;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-        for (; j > 0 && strcmp(r->labels[order[j - 1]].key, r->labels[i].key) > 0; j--)
-            order[j] = order[j - 1];
-        order[j] = i;
-    }
     size_t len = (size_t)snprintf(key, size, "%.*s\x1f%s", host_len, r->name, metric);
-    for (size_t i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(key + len, size - len, ",%s=%s", r->labels[order[i]].key,
-                                r->labels[order[i]].value);
+    append_sorted_labels(r, key, size, len);
 }
 
 static void add_pack(struct dataset *ds, const struct senml_pack *pack)

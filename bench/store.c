@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "bench/bench_util.h"
 #include "common/senml.h"
 #include "common/senml_json.h"
 #include "hub/ingest.h"
@@ -31,13 +32,6 @@ struct pack {
     struct store_sample *samples;
     size_t n;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t wall_ms(void)
 {
