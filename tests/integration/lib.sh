@@ -39,7 +39,9 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 40000))
+        # Below the kernel's ephemeral range (ip_local_port_range, 32768.. by default): a port
+        # in it can be taken by an outgoing connection between this check and the bind.
+        p=$((10000 + RANDOM % 22000))
         port_busy "$p" || { echo "$p"; return 0; }
     done
     return 1
