@@ -10,6 +10,7 @@ PACKAGES="
 build-essential pkg-config ca-certificates
 libmosquitto-dev mosquitto mosquitto-clients
 libpaho-mqtt-dev
+libcoap3-dev libcoap3-bin
 libjansson-dev libmicrohttpd-dev libsqlite3-dev
 libcmocka-dev clang libclang-rt-14-dev
 python3

@@ -7,6 +7,8 @@ set -uo pipefail
 BUILD=${UPDRAFT_BUILD:-build/asan}
 HUB_BIN=$BUILD/updraft-hub
 AGENT_BIN=$BUILD/updraft-agent
+BRIDGE_BIN=$BUILD/updraft-bridge
+COAP_CLIENT=$(command -v coap-client-openssl || echo /usr/bin/coap-client-openssl)
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 WORK=$(mktemp -d /tmp/updraft-it.XXXXXX)
 TEST_NO=0
@@ -86,6 +88,33 @@ start_agent() {
     "$AGENT_BIN" --mqtt.port="$MQTT_PORT" --agent.host_id="$host" --spool.dir="$WORK/spool-$host" \
         --mqtt.reconnect_max=2s --mqtt.connect_timeout=2s "$@" 2>>"$WORK/agent-$host.log" &
     PIDS[agent-$host]=$!
+}
+
+# start_bridge [flags...]: updraft-bridge on a free UDP port (COAP_PORT), to the broker on
+# MQTT_PORT; sets COAP (coap://127.0.0.1:PORT). With --coap.psk_file=FILE it also listens for
+# DTLS on COAPS_PORT (COAPS: coaps://127.0.0.1:PORT). Waits until GET /status answers.
+start_bridge() {
+    COAP_PORT=${COAP_PORT:-$(free_port)}
+    COAPS_PORT=${COAPS_PORT:-$(free_port)}
+    COAP=coap://127.0.0.1:$COAP_PORT
+    COAPS=coaps://127.0.0.1:$COAPS_PORT
+    "$BRIDGE_BIN" --mqtt.port="$MQTT_PORT" --coap.port="$COAP_PORT" --coap.dtls_port="$COAPS_PORT" \
+        --mqtt.reconnect_max=2s "$@" 2>>"$WORK/bridge.log" &
+    PIDS[bridge]=$!
+    wait_until 20 coap_ok "$COAP/status" || { echo "# bridge did not start"; tail -20 "$WORK/bridge.log" >&2; return 1; }
+}
+
+# coap_ok URI: a GET on URI answers 2.05.
+coap_ok() { "$COAP_CLIENT" -B 2 -m get "$1" 2>/dev/null | grep -q .; }
+
+# coap_post URI CONTENT_FORMAT FILE [coap-client args]: POSTs FILE's bytes; prints the
+# response code (e.g. 2.04, 4.00) on the first line, then the payload. Uses -v 7 to read
+# the code off libcoap's log (coap-client prints only the payload otherwise).
+coap_post() {
+    local uri=$1 cf=$2 file=$3
+    shift 3
+    "$COAP_CLIENT" -B 10 -v 7 -m post -t "$cf" -f "$file" "$@" "$uri" 2>&1 |
+        awk '/^v:1 t:(ACK|CON|NON) c:[0-9]\.[0-9][0-9]/ { split($3, c, ":"); if (c[2] != "0.00" && c[2] !~ /^0\./) code = c[2] } END { print code }'
 }
 
 # heartbeat_value HOST NAME: the value of record NAME in the host's next heartbeat (waits up
