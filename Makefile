@@ -175,8 +175,8 @@ format:
 	clang-format -i $(wildcard common/*.[ch] edge-agent/*.[ch] hub/*.[ch] bridge/*.[ch] tests/*/*.c bench/*.c)
 
 lint:
-	clang-tidy --quiet $(COMMON_SRCS) $(AGENT_SRCS) $(HUB_SRCS) -- -std=c11 -I. -D_GNU_SOURCE -DUPDRAFT_VERSION='"$(VERSION)"'
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -I. -D_GNU_SOURCE common edge-agent hub
+	clang-tidy --quiet $(COMMON_SRCS) $(AGENT_SRCS) $(HUB_SRCS) $(BRIDGE_SRCS) bridge/main.c -- -std=c11 -I. -D_GNU_SOURCE -DUPDRAFT_VERSION='"$(VERSION)"'
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -I. -D_GNU_SOURCE common edge-agent hub bridge
 
 clean:
 	rm -rf build

@@ -204,10 +204,10 @@ void bridge_status_json(const struct bridge *b, char *out, size_t size)
                      "{\"broker\":\"%s\",\"hosts\":%zu,\"pending\":%zu,\"requests\":%" PRIu64
                      ",\"published\":%" PRIu64 ",\"duplicates\":%" PRIu64
                      ",\"notifications\":%" PRIu64 ",\"offline_published\":%" PRIu64
-                     ",\"rejected\":{",
+                     ",\"dtls_failures\":%" PRIu64 ",\"rejected\":{",
                      b->mqtt_connected ? "connected" : "disconnected", b->host_count,
                      b->pending_count, s->requests, s->published, s->duplicates, s->notifications,
-                     s->offline_published);
+                     s->offline_published, s->dtls_failures);
     for (int i = 0; i < REJECT_COUNT && n > 0 && (size_t)n < size; i++)
         n += snprintf(out + n, size - (size_t)n, "%s\"%s\":%" PRIu64, i ? "," : "",
                       reject_names[i], s->rejected[i]);

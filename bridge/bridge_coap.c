@@ -432,6 +432,16 @@ static const coap_bin_const_t *psk_for(coap_bin_const_t *identity, coap_session_
     return &psk_keys[e - b->psk.entries];
 }
 
+static int on_event(coap_session_t *session, const coap_event_t event)
+{
+    (void)session;
+    if (event == COAP_EVENT_DTLS_ERROR) {
+        the_bridge->stats.dtls_failures++;
+        log_info("a DTLS handshake failed (wrong key or unknown identity)");
+    }
+    return 0;
+}
+
 static int parse_address(const char *text, uint16_t port, coap_address_t *out)
 {
     coap_address_init(out);
@@ -505,6 +515,7 @@ int bridge_coap_start(struct bridge *b)
     if (b->coap == NULL)
         return -ENOMEM;
     coap_context_set_block_mode(b->coap, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    coap_register_event_handler(b->coap, on_event);
     bool dtls = b->cfg->coap_psk_file[0] != '\0' && b->cfg->coap_dtls_port != 0;
     int rc = dtls ? setup_dtls(b) : 0;
     if (rc == 0 && b->cfg->coap_port != 0)

@@ -61,7 +61,7 @@ struct bridge_pending {
 };
 
 struct bridge_stats {
-    uint64_t requests, published, duplicates, notifications, offline_published;
+    uint64_t requests, published, duplicates, notifications, offline_published, dtls_failures;
     uint64_t rejected[REJECT_COUNT];
 };
 
