@@ -209,8 +209,10 @@ void bridge_mqtt_subscribe_host(struct bridge *b, struct bridge_host *h)
 void bridge_mqtt_stop(struct bridge *b)
 {
     if (b->mosq != NULL) {
-        if (b->mqtt_connected)
+        if (b->mqtt_connected) {
+            b->mqtt_connected = false; /* our own disconnect: not a loss to log */
             mosquitto_disconnect_v5(b->mosq, 0, NULL);
+        }
         mosquitto_destroy(b->mosq);
         b->mosq = NULL;
     }

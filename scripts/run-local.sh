@@ -83,7 +83,7 @@ pids+=($!)
 wait_port "$HTTP_PORT" "${pids[1]}" updraft-hub
 
 # The bridge binds UDP: it says "listening on coap://..." once it does, or exits.
-bridge_log_start=$(($(wc -l <"$RUN_DIR/bridge.log" 2>/dev/null || echo 0) + 1))
+bridge_log_start=$(($(wc -l 2>/dev/null <"$RUN_DIR/bridge.log" || echo 0) + 1))
 "$BUILD/updraft-bridge" --mqtt.port="$MQTT_PORT" --coap.port="$COAP_PORT" --coap.dtls_port=0 \
     2>>"$RUN_DIR/bridge.log" &
 pids+=($!)
