@@ -12,15 +12,19 @@
 # over the CoAP run, % of one core) and memory, the broker's, subscriber's and load generator's
 # CPU in each run. Every wait is bounded; everything started is stopped by PID. Without
 # build/updraft-bridge it prints "# bridge: skipped" and exits 0.
-#   bash bench/bridge.sh [BUILD]   (BRIDGE_PACKS=200000 BRIDGE_HOSTS=50 BRIDGE_WINDOW=500
+#   bash bench/bridge.sh [BUILD]   (BRIDGE_PACKS=200000 BRIDGE_HOSTS=50 BRIDGE_WINDOW=100
 #                                   BRIDGE_SOCKETS=HOSTS BRIDGE_TIMEOUT_S=120; BRIDGE_ARGS: more
 #                                   flags for the bridge; BRIDGE_PERF=1 also records the bridge
-#                                   with perf record -g and prints its top symbols)
+#                                   with perf record (BRIDGE_PERF_ARGS, "-F 999 -g"), prints its
+#                                   top symbols and keeps perf.data as BRIDGE_PERF_OUT if set)
 set -uo pipefail
 BUILD=${1:-build}
 PACKS=${BRIDGE_PACKS:-200000}
 HOSTS=${BRIDGE_HOSTS:-50}
-WINDOW=${BRIDGE_WINDOW:-500}
+# Above ~150 in flight, the load generator's bursts overflow the bridge's UDP receive buffer
+# (libcoap keeps the kernel's default, net.core.rmem_default: 208 KiB) and every dropped
+# request costs an ACK_TIMEOUT (2 s) retransmission: the "# bridge: N UDP datagrams dropped" line.
+WINDOW=${BRIDGE_WINDOW:-100}
 SOCKETS=${BRIDGE_SOCKETS:-$HOSTS}
 TIMEOUT_S=${BRIDGE_TIMEOUT_S:-120}
 PERF=${BRIDGE_PERF:-0}
@@ -33,6 +37,10 @@ UPDRAFT_BUILD=$BUILD # read by lib.sh
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../tests/integration/lib.sh"
 CLK_TCK=$(getconf CLK_TCK)
+# lib.sh's EXIT trap, in this shell only: a subshell that gets a fatal signal before it has
+# reset the traps it was forked with (stop_bounded's watchdog, killed as soon as the process
+# stops) runs the EXIT trap too, and would kill everything in PIDS and remove $WORK.
+trap '[ "$BASHPID" = "$$" ] && cleanup' EXIT
 
 if [ ! -x "$BRIDGE_BIN" ]; then
     echo "# bridge: skipped ($BRIDGE_BIN not built: bridge/main.c missing)"
@@ -69,7 +77,6 @@ stop_bounded() {
     return $rc
 }
 
-uptime_cs() { local up rest; read -r up rest </proc/uptime; echo $((10#${up/./})); }
 
 # The bench broker of e2e.sh: 1000 in flight per client (announced as MQTT v5 receive maximum:
 # the bridge's and mqtt_flood's QoS 1 window), no queue bound below one run, subscribe logging.
@@ -120,19 +127,24 @@ wait_subscriber() {
     fi
 }
 
-# measure_start NAME...: CPU ticks of each process (in PIDS) and the clock; measure_end NAME
-# PREFIX: prints PREFIX_cpu_pct, % of one core between the two.
-declare -A TICKS0=()
-measure_start() {
-    local name
-    T0=$(uptime_cs)
-    for name; do TICKS0[$name]=$(cpu_ticks "${PIDS[$name]}"); done
+# udp_rcvbuf_errors: datagrams the kernel dropped for a full socket receive buffer, all
+# sockets (the Udp: RcvbufErrors counter of /proc/net/snmp).
+udp_rcvbuf_errors() {
+    awk '$1 == "Udp:" { if (!n++) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i }
+                        else print $c }' /proc/net/snmp
 }
-measure_end() {
-    local ticks
-    ticks=$(cpu_ticks "${PIDS[$1]}") || { echo "# bridge: $1 is gone"; return 1; }
-    awk -v t=$((ticks - TICKS0[$1])) -v hz="$CLK_TCK" -v cs=$(($(uptime_cs) - T0)) -v p="$2" \
-        'BEGIN { if (cs > 0) printf "%s_cpu_pct %.1f %%\n", p, 100 * (t / hz) / (cs / 100) }'
+
+# pct CPU_S SECONDS: CPU seconds over a wall time, % of one core.
+pct() { awk -v c="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", 100 * c / s }'; }
+
+# per_request RATE TOTAL_NAME < FIGURES: for each *_cpu_pct line of FIGURES (one run's), that
+# process' CPU per message as *_cpu_us, and their sum as TOTAL_NAME: steadier than the rates on
+# a shared machine, and 2e6 / TOTAL is what 2 cores could carry at that cost.
+per_request() {
+    awk -v r="$1" -v t="$2" '$1 ~ /_cpu_pct$/ && r > 0 {
+            us = $2 * 1e4 / r; total += us
+            printf "%s_us %.1f us\n", substr($1, 1, length($1) - 4), us }
+        END { if (r > 0) printf "%s %.1f us\n", t, total }'
 }
 
 through_bridge() {
@@ -140,57 +152,80 @@ through_bridge() {
     start_bridge ${BRIDGE_ARGS:-} || return 1
     start_subscriber coap || return 1
     if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
-        perf record -g -o "$WORK/perf.data" -p "${PIDS[bridge]}" 2>>"$WORK/perf.log" >&2 &
+        # shellcheck disable=SC2086 # BRIDGE_PERF_ARGS: perf record flags, split on spaces
+        perf record ${BRIDGE_PERF_ARGS:--F 999 -g} -o "$WORK/perf.data" -p "${PIDS[bridge]}" \
+            >>"$WORK/perf.log" 2>&1 &
         PIDS[perf]=$!
     fi
-    measure_start bridge broker subscriber
+    local drops0 rc=0
+    drops0=$(udp_rcvbuf_errors)
+    # the bridge's and the broker's CPU are read by coap_flood over its own run
     timeout $((TIMEOUT_S + 30)) "$COAP_FLOOD" --port "$COAP_PORT" --packs "$PACKS" \
         --hosts "$HOSTS" --samples "$SAMPLES" --window "$WINDOW" --sockets "$SOCKETS" \
-        --timeout-s "$TIMEOUT_S" >"$WORK/coap.out" 2>>"$WORK/coap_flood.log"
-    local rc=$?
-    measure_end bridge bridge >"$WORK/cpu-coap.out"
-    measure_end broker bridge_broker >>"$WORK/cpu-coap.out"
-    measure_end subscriber bridge_subscriber >>"$WORK/cpu-coap.out"
+        --timeout-s "$TIMEOUT_S" --cpu-pids "${PIDS[bridge]},${PIDS[broker]}" \
+        >"$WORK/coap.out" 2>>"$WORK/coap_flood.log" || rc=$?
+    local drops=$(($(udp_rcvbuf_errors) - drops0))
     if [ -n "${PIDS[perf]:-}" ]; then
         kill -INT "${PIDS[perf]}" 2>/dev/null
         wait "${PIDS[perf]}" 2>/dev/null
         unset "PIDS[perf]"
     fi
-    echo "bridge_rss_kib $(status_field "${PIDS[bridge]}" VmRSS:) KiB"
-    echo "bridge_rss_peak_kib $(status_field "${PIDS[bridge]}" VmHWM:) KiB"
-    echo "bridge_threads $(status_field "${PIDS[bridge]}" Threads:) threads"
+    local rss hwm threads
+    rss=$(status_field "${PIDS[bridge]}" VmRSS:)
+    hwm=$(status_field "${PIDS[bridge]}" VmHWM:)
+    threads=$(status_field "${PIDS[bridge]}" Threads:)
     sed 's/^/# /' "$WORK/coap.out"
     echo "# bridge /status: $("$COAP_CLIENT" -B 2 -m get "$COAP/status" 2>/dev/null)"
+    echo "# bridge: $drops UDP datagrams dropped on full receive buffers (all sockets) in the run"
     [ "$rc" = 0 ] || { echo "# bridge: coap_flood failed ($(tail -n 1 "$WORK/coap_flood.log"))"; return 1; }
     wait_subscriber coap || return 1
     COAP_RATE=$(figure coap_requests_per_s "$WORK/coap.out")
+    {
     echo "bridge_coap_req_per_s $COAP_RATE req/s"
     echo "bridge_coap_latency_p50 $(figure coap_latency_p50 "$WORK/coap.out") ms"
     echo "bridge_coap_latency_p99 $(figure coap_latency_p99 "$WORK/coap.out") ms"
     echo "bridge_coap_retransmits $(figure coap_retransmits "$WORK/coap.out") datagrams"
-    cat "$WORK/cpu-coap.out"
+    echo "bridge_cpu_pct $(figure "coap_cpu_pid_${PIDS[bridge]}_pct" "$WORK/coap.out") %"
+    echo "bridge_rss_kib $rss KiB"
+    echo "bridge_rss_peak_kib $hwm KiB"
+    echo "bridge_threads $threads threads"
+    echo "bridge_broker_cpu_pct $(figure "coap_cpu_pid_${PIDS[broker]}_pct" "$WORK/coap.out") %"
     echo "bridge_coap_flood_cpu_pct $(figure coap_flood_cpu_pct "$WORK/coap.out") %"
-    echo "bridge_coap_subscriber_msg_per_s $(figure subscribe_messages_per_s "$WORK/sub-coap.out") msgs/s"
+    echo "bridge_subscriber_cpu_pct $(pct "$(figure subscribe_cpu_s "$WORK/sub-coap.out")" \
+        "$(figure subscribe_seconds "$WORK/sub-coap.out")") %"
+    } >"$WORK/coap-figures.out"
+    cat "$WORK/coap-figures.out"
+    per_request "$COAP_RATE" bridge_coap_total_cpu_us <"$WORK/coap-figures.out"
     if [ "$PERF" = 1 ] && [ -s "$WORK/perf.data" ]; then
-        perf report -i "$WORK/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
-            grep -E '^ +[0-9]' | head -n 25 | sed 's/^/# perf bridge: /'
+        perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol -g none \
+            2>/dev/null | grep -E '^ +[0-9]' | head -n 30 | sed 's/^/# perf bridge: /'
+        [ -n "${BRIDGE_PERF_OUT:-}" ] && cp "$WORK/perf.data" "$BRIDGE_PERF_OUT"
     fi
     stop_bounded bridge 10 || echo "# bridge: updraft-bridge did not stop cleanly"
 }
 
 mqtt_direct() {
     start_subscriber mqtt || return 1
-    measure_start broker subscriber
+    local ticks0 ticks
+    ticks0=$(cpu_ticks "${PIDS[broker]}")
     timeout $((TIMEOUT_S + 30)) "$FLOOD" publish --port "$MQTT_PORT" --packs "$PACKS" \
         --hosts "$HOSTS" --samples "$SAMPLES" --window "$WINDOW" --timeout-s "$TIMEOUT_S" \
         >"$WORK/pub.out" 2>>"$WORK/flood.log" || { echo "# bridge: mqtt_flood publish failed"; return 1; }
-    measure_end broker bridge_mqtt_broker >"$WORK/cpu-mqtt.out"
-    measure_end subscriber bridge_mqtt_subscriber >>"$WORK/cpu-mqtt.out"
+    ticks=$(($(cpu_ticks "${PIDS[broker]}") - ticks0))
     wait_subscriber mqtt || return 1
+    local seconds
+    seconds=$(figure publish_seconds "$WORK/pub.out")
     MQTT_RATE=$(figure publish_messages_per_s "$WORK/pub.out")
+    {
     echo "bridge_mqtt_direct_msg_per_s $MQTT_RATE msgs/s"
-    cat "$WORK/cpu-mqtt.out"
-    echo "bridge_mqtt_subscriber_msg_per_s $(figure subscribe_messages_per_s "$WORK/sub-mqtt.out") msgs/s"
+    # the broker idles while mqtt_flood builds its packs: its ticks over the publishing time
+    echo "bridge_mqtt_broker_cpu_pct $(pct "$(awk -v t="$ticks" -v hz="$CLK_TCK" 'BEGIN { print t / hz }')" "$seconds") %"
+    echo "bridge_mqtt_publisher_cpu_pct $(pct "$(figure publish_cpu_s "$WORK/pub.out")" "$seconds") %"
+    echo "bridge_mqtt_subscriber_cpu_pct $(pct "$(figure subscribe_cpu_s "$WORK/sub-mqtt.out")" \
+        "$(figure subscribe_seconds "$WORK/sub-mqtt.out")") %"
+    } >"$WORK/mqtt-figures.out"
+    cat "$WORK/mqtt-figures.out"
+    per_request "$MQTT_RATE" bridge_mqtt_total_cpu_us <"$WORK/mqtt-figures.out"
     echo "# bridge: $PACKS packs of $SAMPLES samples, $HOSTS hosts, window $WINDOW; CBOR" \
         "$(figure coap_payload_bytes "$WORK/coap.out" 2>/dev/null) B, JSON" \
         "$(figure publish_bytes_per_message "$WORK/pub.out") B per pack"

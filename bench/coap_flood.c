@@ -1,8 +1,8 @@
 /* Bench tool (driven by bench/bridge.sh, not run on its own): a CoAP load generator for
  * updraft-bridge (docs/coap.md). Raw UDP sockets on 127.0.0.1, no libcoap, one thread, so it
  * costs little of the CPU it shares with the bridge and the broker.
- *   coap_flood --port P [--packs 200000] [--hosts 50] [--samples 10] [--window 500]
- *              [--sockets HOSTS] [--timeout-s 120] [--ack-timeout-ms 2000]
+ *   coap_flood --port P [--packs 200000] [--hosts 50] [--samples 10] [--window 100]
+ *              [--sockets HOSTS] [--timeout-s 120] [--ack-timeout-ms 2000] [--cpu-pids P,...]
  * Builds every pack first (bench/flood_packs.h: the packs bench/mqtt_flood.c sends, here as
  * SenML CBOR; each with its own bid/sq), then sends each as a CON POST /t/<host>/metrics with
  * Content-Format 112, at most --window in flight. Pack i goes out of socket i % --sockets (its
@@ -14,8 +14,10 @@
  * (ACK_TIMEOUT x random 1..1.5, doubling, MAX_RETRANSMIT 4, then given up); none after its
  * empty ACK. Stops when every pack has an answer (or was given up), or at --timeout-s.
  * Prints "name value unit" lines: 2.04 / 5.03 / other answers, rates from the first send to
- * the last 2.04 (monotonic clock), latency from a request's first send to its answer, and the
- * tool's own CPU. Exit 1 unless every pack got a 2.04; 2 on bad usage. */
+ * the last 2.04 (monotonic clock), latency from a request's first send to its answer, the
+ * tool's own CPU and that of each --cpu-pids process over the same run (utime + stime of
+ * /proc/PID/stat: coap_cpu_pid_<PID>_pct, % of one core). Exit 1 unless every pack got a 2.04;
+ * 2 on bad usage. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -44,9 +46,13 @@
 #define SOCKET_BUFFER (4 << 20) /* asked for; the kernel caps it at net.core.[rw]mem_max */
 #define LOGGED_ANSWERS 5        /* unexpected answers logged on stderr */
 
+#define MAX_WATCHED 8 /* --cpu-pids */
+
 struct options {
     int port;
     int64_t packs, hosts, samples, window, sockets, timeout_s, ack_timeout_ms;
+    long watched[MAX_WATCHED]; /* --cpu-pids: processes whose CPU over the run is reported */
+    size_t n_watched;
 };
 
 enum req_state { REQ_NEW, REQ_WAIT_ACK, REQ_WAIT_RESPONSE, REQ_DONE };
@@ -397,6 +403,38 @@ static int64_t arg_int(int argc, char **argv, const char *name, int64_t def, int
     return def;
 }
 
+/* utime + stime of process pid in seconds (fields 14 and 15 of /proc/PID/stat, counted after
+ * the command name's last ')'), or -1. */
+static double process_cpu_s(long pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *in = fopen(path, "r");
+    if (in == NULL)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, in);
+    fclose(in);
+    line[n] = '\0';
+    char *p = strrchr(line, ')');
+    unsigned long long utime, stime;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                            &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void parse_pids(struct options *o, const char *list)
+{
+    for (const char *p = list; p != NULL && *p != '\0' && o->n_watched < MAX_WATCHED;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p || pid <= 0 || (*end != ',' && *end != '\0'))
+            fail("--cpu-pids takes PID[,PID...]");
+        o->watched[o->n_watched++] = pid;
+        p = *end == ',' ? end + 1 : end;
+    }
+}
+
 static void report(const struct flood *f, double cpu, double wall)
 {
     const struct stats *st = &f->st;
@@ -428,6 +466,16 @@ static void report(const struct flood *f, double cpu, double wall)
     printf("coap_flood_cpu_pct %.1f %%\n", wall > 0 ? 100.0 * cpu / wall : 0);
 }
 
+/* The CPU of each watched process over the run, % of one core. */
+static void report_watched(const struct options *o, const double *cpu0, double wall)
+{
+    for (size_t k = 0; k < o->n_watched; k++) {
+        double cpu = process_cpu_s(o->watched[k]);
+        if (cpu >= 0 && cpu0[k] >= 0 && wall > 0)
+            printf("coap_cpu_pid_%ld_pct %.1f %%\n", o->watched[k], 100.0 * (cpu - cpu0[k]) / wall);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc % 2 == 0) {
@@ -439,11 +487,14 @@ int main(int argc, char **argv)
         .packs = arg_int(argc, argv, "--packs", 200000, 1, 10000000),
         .hosts = arg_int(argc, argv, "--hosts", 50, 1, FLOOD_MAX_HOSTS),
         .samples = arg_int(argc, argv, "--samples", 10, 1, FLOOD_MAX_SAMPLES),
-        .window = arg_int(argc, argv, "--window", 500, 1, 65535),
+        .window = arg_int(argc, argv, "--window", 100, 1, 65535),
         .timeout_s = arg_int(argc, argv, "--timeout-s", 120, 1, 86400),
         .ack_timeout_ms = arg_int(argc, argv, "--ack-timeout-ms", 2000, 1, 60000),
     };
     o.sockets = arg_int(argc, argv, "--sockets", o.hosts, 1, MAX_SOCKETS);
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--cpu-pids") == 0)
+            parse_pids(&o, argv[i + 1]);
     if (o.port == 0)
         fail("--port is required");
     /* RFC 7252 §4.4: a message id is not reused within EXCHANGE_LIFETIME (247 s); the bridge's
@@ -472,10 +523,14 @@ int main(int argc, char **argv)
         fail("out of memory");
     open_sockets(&f);
 
+    double watched0[MAX_WATCHED];
+    for (size_t k = 0; k < o.n_watched; k++)
+        watched0[k] = process_cpu_s(o.watched[k]);
     double cpu0 = cpu_s(), wall0 = now_s();
     run(&f);
     double cpu = cpu_s() - cpu0, wall = now_s() - wall0;
     report(&f, cpu, wall);
+    report_watched(&o, watched0, wall);
     bool ok = f.st.changed == (uint64_t)o.packs;
     if (!ok)
         fprintf(stderr, "coap_flood: %" PRIu64 " of %" PRId64 " packs answered 2.04%s\n",

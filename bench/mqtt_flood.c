@@ -11,7 +11,9 @@
  * subscribe: counts messages on <root>/v1/+/metrics until --count, with the hub's client
  * settings (receive maximum 20 is libmosquitto's default, which the hub keeps), and the distinct
  * packs among them (topic + bid + sq: a duplicate or a lost pack shows as distinct < --count).
- * Prints "name value unit" lines; rates are timed with the monotonic clock. Exit 1 on timeout.
+ * Prints "name value unit" lines; rates are timed with the monotonic clock; *_cpu_s is the
+ * process' CPU time (all threads) from the first publish, or from the SUBACK, to the end.
+ * Exit 1 on timeout.
  * (<mosquitto.h> outside common/mqtt_client.c: a bench of the broker itself, allowed in bench/.) */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +83,15 @@ static void packs_free(struct packs *p)
 {
     flood_packs_free(&p->packs);
     free(p->topics);
+}
+
+/* CPU seconds of the process so far (all threads: libmosquitto's network thread included). */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int64_t mono_ms(void)
@@ -287,6 +299,7 @@ static int run_publish(struct flood *f, const struct options *o)
     struct mosquitto *mosq = flood_connect(f, o, NULL);
     struct timespec deadline = deadline_in(o->timeout_s * 1000);
     int64_t first_wall_ms = clock_wall_ms(), first_ms = mono_ms();
+    double cpu0 = cpu_s();
     size_t start = 0, i = 0, host = 0; /* pack i is host i % hosts' */
     pthread_mutex_lock(&f->lock);
     for (; i < p.packs.count; i++, host = host + 1 == p.packs.hosts ? 0 : host + 1) {
@@ -323,6 +336,7 @@ static int run_publish(struct flood *f, const struct options *o)
     printf("publish_seconds %.3f s\n", seconds);
     printf("publish_messages_per_s %.0f msgs/s\n", seconds > 0 ? (double)acked / seconds : 0);
     printf("publish_samples_per_s %.0f samples/s\n", seconds > 0 ? samples / seconds : 0);
+    printf("publish_cpu_s %.3f s\n", cpu_s() - cpu0);
     packs_free(&p);
     if (acked != (uint64_t)o->packs || refused > 0 || lost) {
         fprintf(stderr,
@@ -362,6 +376,7 @@ static int run_subscribe(struct flood *f, const struct options *o)
             fail("cannot write --ready-file");
     }
     deadline = deadline_in(o->timeout_s * 1000);
+    double cpu0 = cpu_s();
     pthread_mutex_lock(&f->lock);
     while (f->received < f->target && !f->lost)
         if (pthread_cond_timedwait(&f->cond, &f->lock, &deadline) == ETIMEDOUT)
@@ -376,6 +391,7 @@ static int run_subscribe(struct flood *f, const struct options *o)
     printf("subscribe_distinct_packs %" PRIu64 " packs\n", distinct);
     printf("subscribe_seconds %.3f s\n", seconds);
     printf("subscribe_messages_per_s %.0f msgs/s\n", seconds > 0 ? (double)received / seconds : 0);
+    printf("subscribe_cpu_s %.3f s\n", cpu_s() - cpu0);
     if (received < f->target) {
         fprintf(stderr, "mqtt_flood: %" PRIu64 " of %" PRId64 " messages (timeout)\n", received,
                 o->count);
