@@ -143,11 +143,18 @@ void bridge_pending_free(struct bridge *b, struct bridge_pending *p)
         p->next->prev = p->prev;
     else
         b->pending_tail = p->prev;
-    struct bridge_pending **link = &b->pending_buckets[(size_t)p->mqtt_mid & (b->pending_nbuckets - 1)];
-    while (*link && *link != p)
-        link = &(*link)->hnext;
-    if (*link)
-        *link = p->hnext;
+    size_t i = (size_t)p->mqtt_mid & (b->pending_nbuckets - 1);
+    struct bridge_pending *before = NULL;
+    for (struct bridge_pending *q = b->pending_buckets ? b->pending_buckets[i] : NULL; q != NULL;
+         before = q, q = q->hnext) {
+        if (q == p) {
+            if (before)
+                before->hnext = q->hnext;
+            else
+                b->pending_buckets[i] = q->hnext;
+            break;
+        }
+    }
     b->pending_count--;
     if (p->session)
         coap_session_release(p->session);
@@ -228,7 +235,9 @@ int bridge_new(struct bridge_config *cfg, struct bridge **out)
     while (b->host_nbuckets < (size_t)cfg->coap_max_hosts)
         b->host_nbuckets <<= 1;
     b->pending_nbuckets = 4096;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     b->host_buckets = calloc(b->host_nbuckets, sizeof *b->host_buckets);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     b->pending_buckets = calloc(b->pending_nbuckets, sizeof *b->pending_buckets);
     b->dedupe = dedupe_new((size_t)cfg->coap_dedupe_max, cfg->coap_dedupe_window_ms);
     if (b->host_buckets == NULL || b->pending_buckets == NULL || b->dedupe == NULL) {
@@ -334,8 +343,10 @@ void bridge_free(struct bridge *b)
         bridge_pending_answer_all(b, 503);
         coap_io_process(b->coap, COAP_IO_NO_WAIT); /* send those answers */
     }
-    while (b->pending_head)
-        bridge_pending_free(b, b->pending_head);
+    for (struct bridge_pending *p = b->pending_head, *next; p != NULL; p = next) {
+        next = p->next;
+        bridge_pending_free(b, p);
+    }
     bridge_mqtt_stop(b);
     bridge_coap_stop(b);
     if (b->host_buckets) {
