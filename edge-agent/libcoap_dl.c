@@ -50,6 +50,7 @@ static int resolve(struct libcoap_dl *lib, const char *name)
     SYM(new_client_session_psk2, "coap_new_client_session_psk2");
     SYM(session_release, "coap_session_release");
     SYM(session_get_context, "coap_session_get_context");
+    SYM(session_get_state, "coap_session_get_state");
     SYM(session_set_ack_timeout, "coap_session_set_ack_timeout");
     SYM(session_set_max_retransmit, "coap_session_set_max_retransmit");
     SYM(session_set_nstart, "coap_session_set_nstart");

@@ -28,6 +28,7 @@ struct libcoap_dl {
     __typeof__(coap_new_client_session_psk2) *new_client_session_psk2;
     __typeof__(coap_session_release) *session_release;
     __typeof__(coap_session_get_context) *session_get_context;
+    __typeof__(coap_session_get_state) *session_get_state;
     __typeof__(coap_session_set_ack_timeout) *session_set_ack_timeout;
     __typeof__(coap_session_set_max_retransmit) *session_set_max_retransmit;
     __typeof__(coap_session_set_nstart) *session_set_nstart;

@@ -141,7 +141,11 @@ static unsigned poll_connecting(struct coap_pub *p, int64_t now_mono_ms)
                  (unsigned)(code >> 5) & 7u, (unsigned)code & 0x1fu);
         go_down(p, now_mono_ms, why);
     } else if (now_mono_ms - p->connecting_since_mono_ms > p->opts.connect_timeout_ms) {
-        go_down(p, now_mono_ms, "no answer to the birth message");
+        bool handshake = p->identity != NULL &&
+                         p->lib.session_get_state(p->session) != COAP_SESSION_STATE_ESTABLISHED;
+        go_down(p, now_mono_ms,
+                handshake ? "the DTLS handshake did not complete (PSK identity or key refused?)"
+                          : "no answer to the birth message");
     }
     return 0;
 }
