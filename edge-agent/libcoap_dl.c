@@ -9,13 +9,15 @@
 #define LOG_MODULE "coap"
 #include "common/log.h"
 
-/* libcoap's lines end in a newline; ours add their own. */
+/* libcoap's lines end in a newline; ours add their own. Its warnings are about single
+ * datagrams (an ICMP error on each retransmission to a bridge that is down): the publisher
+ * says what they amount to, once. */
 static void route_log(coap_log_t level, const char *message)
 {
     size_t n = strlen(message);
     while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == '\r'))
         n--;
-    if (level <= LOG_WARNING)
+    if (level <= LOG_ERR)
         log_warn("libcoap: %.*s", (int)n, message);
     else
         log_debug("libcoap: %.*s", (int)n, message);
@@ -27,8 +29,7 @@ static int resolve(struct libcoap_dl *lib, const char *name)
     do {                                                                                           \
         *(void **)&lib->field = dlsym(lib->dl, sym);                                               \
         if (lib->field == NULL) {                                                                  \
-            log_error("%s has no %s: libcoap 4.3 (Debian package libcoap3) is needed", name,      \
-                      sym);                                                                        \
+            log_error("%s has no %s: libcoap 4.3 (Debian package libcoap3) is needed", name, sym); \
             return -ENOENT;                                                                        \
         }                                                                                          \
     } while (0)
@@ -49,6 +50,8 @@ static int resolve(struct libcoap_dl *lib, const char *name)
     SYM(new_client_session, "coap_new_client_session");
     SYM(new_client_session_psk2, "coap_new_client_session_psk2");
     SYM(session_release, "coap_session_release");
+    SYM(session_disconnected, "coap_session_disconnected");
+    SYM(session_set_no_observe_cancel, "coap_session_set_no_observe_cancel");
     SYM(session_get_context, "coap_session_get_context");
     SYM(session_get_state, "coap_session_get_state");
     SYM(session_set_ack_timeout, "coap_session_set_ack_timeout");
@@ -90,7 +93,7 @@ int libcoap_dl_load(struct libcoap_dl *lib, bool dtls)
     }
     lib->startup();
     lib->set_log_handler(route_log);
-    lib->set_log_level(log_threshold >= LOG_LEVEL_DEBUG ? LOG_INFO : LOG_WARNING);
+    lib->set_log_level(log_threshold >= LOG_LEVEL_DEBUG ? LOG_INFO : LOG_ERR);
     if (dtls && !lib->dtls_is_supported()) {
         log_error("%s was built without DTLS", name);
         libcoap_dl_unload(lib);

@@ -27,6 +27,8 @@ struct libcoap_dl {
     __typeof__(coap_new_client_session) *new_client_session;
     __typeof__(coap_new_client_session_psk2) *new_client_session_psk2;
     __typeof__(coap_session_release) *session_release;
+    __typeof__(coap_session_disconnected) *session_disconnected;
+    __typeof__(coap_session_set_no_observe_cancel) *session_set_no_observe_cancel;
     __typeof__(coap_session_get_context) *session_get_context;
     __typeof__(coap_session_get_state) *session_get_state;
     __typeof__(coap_session_set_ack_timeout) *session_set_ack_timeout;
@@ -51,7 +53,8 @@ struct libcoap_dl {
 };
 
 /* Loads libcoap-3-notls.so.3, or libcoap-3-openssl.so.3 when dtls, resolves the table, starts
- * libcoap and routes its log (warnings and errors; more at our debug level) into ours.
+ * libcoap and routes its log into ours (its errors as warnings; at our debug level, its
+ * warnings and notes too, as debug lines).
  * Returns 0, or -ENOENT with a logged reason (which library, which package). */
 int libcoap_dl_load(struct libcoap_dl *lib, bool dtls) __attribute__((warn_unused_result));
 

@@ -58,11 +58,20 @@ static int open_session(struct coap_pub *p)
     return 0;
 }
 
-static void close_session(struct coap_pub *p)
+/* A released session lingers in libcoap while it has CONs to retransmit; one given up on
+ * (lost: the bridge is gone) drops them at once and cancels no observation. The handlers
+ * ignore it from here on (p->session no longer names it). */
+static void close_session(struct coap_pub *p, bool lost)
 {
-    if (p->session != NULL)
-        p->lib.session_release(p->session); /* drops what is queued, frees the bodies */
+    coap_session_t *s = p->session;
     p->session = NULL;
+    if (s != NULL) {
+        if (lost) {
+            p->lib.session_set_no_observe_cancel(s);
+            p->lib.session_disconnected(s, COAP_NACK_NOT_DELIVERABLE);
+        }
+        p->lib.session_release(s); /* frees the bodies still held */
+    }
     publisher_coap_forget(p);
 }
 
@@ -73,12 +82,12 @@ static void go_down(struct coap_pub *p, int64_t now_mono_ms, const char *why)
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
         r = (unsigned)now_mono_ms;
     int64_t delay = publisher_coap_jitter_ms(p->backoff_ms, r);
-    close_session(p);
+    close_session(p, true);
     p->link = COAP_LINK_DOWN;
     p->retry_at_mono_ms = now_mono_ms + delay;
     log_warn("%s: %s; retrying in %.1fs", p->server, why, (double)delay / 1000.0);
-    p->backoff_ms = p->backoff_ms * 2 > p->opts.reconnect_max_ms ? p->opts.reconnect_max_ms
-                                                                 : p->backoff_ms * 2;
+    p->backoff_ms =
+        p->backoff_ms * 2 > p->opts.reconnect_max_ms ? p->opts.reconnect_max_ms : p->backoff_ms * 2;
 }
 
 /* 5.03: the bridge is there, its broker is not. Paused for Max-Age, said once a pause. */
@@ -184,9 +193,9 @@ static int pub_publish(void *ctx, const char *topic, const void *payload, size_t
 {
     struct coap_pub *p = ctx;
     (void)retain; /* the bridge retains state and inventory itself (docs/coap.md) */
-    int rc = p->link == COAP_LINK_UP ? publisher_coap_post(p, COAP_ROLE_PUBLISH, topic, payload,
-                                                           len)
-                                     : -ENOTCONN;
+    int rc = p->link == COAP_LINK_UP
+                 ? publisher_coap_post(p, COAP_ROLE_PUBLISH, topic, payload, len)
+                 : -ENOTCONN;
     if (rc == 0)
         p->stats.published++;
     else
@@ -210,7 +219,7 @@ static void free_pub(struct coap_pub *p)
 {
     if (p == NULL)
         return;
-    close_session(p);
+    close_session(p, false);
     publisher_coap_handlers_clear(p);
     if (p->ctx != NULL)
         p->lib.free_context(p->ctx);
@@ -259,7 +268,9 @@ static int read_key(struct coap_pub *p, const char *path)
     explicit_bzero(text, sizeof text);
     if (rc != 0)
         log_error("[coap] psk_key_file \"%s\": %s", path,
-                  too_long ? "longer than a key can be" : failed ? "read error" : why);
+                  too_long ? "longer than a key can be"
+                  : failed ? "read error"
+                           : why);
     return rc;
 }
 
@@ -323,7 +334,11 @@ int publisher_coap_new(const struct publisher_coap_options *opts, struct publish
         free_pub(p);
         return rc;
     }
-    *out = (struct publisher){.ctx = p, .publish = pub_publish, .connected = pub_connected,
-                              .poll = pub_poll, .stats = pub_stats, .close = pub_close};
+    *out = (struct publisher){.ctx = p,
+                              .publish = pub_publish,
+                              .connected = pub_connected,
+                              .poll = pub_poll,
+                              .stats = pub_stats,
+                              .close = pub_close};
     return 0;
 }

@@ -14,10 +14,10 @@
 #define LOG_MODULE "coap"
 #include "common/log.h"
 
-#define REREGISTER_MS (10 * 60 * 1000) /* observe again after this long without news */
-#define UNSEEN_RETRY_MS 1000           /* observe again when the answer lacked Observe */
-#define REFUSED_RETRY_MS (60 * 1000)   /* observe again after a 4.xx on the GET */
-#define REFUSED_LOG_PERIOD_MS 10000
+#define REREGISTER_MS ((int64_t)10 * 60 * 1000) /* observe again after this long without news */
+#define UNSEEN_RETRY_MS ((int64_t)1000)         /* observe again when the answer lacked Observe */
+#define REFUSED_RETRY_MS ((int64_t)60 * 1000)   /* observe again after a 4.xx on the GET */
+#define REFUSED_LOG_PERIOD_MS ((int64_t)10000)
 
 /* libcoap's handlers get the session; its context leads back to us through the context's app
  * data, read with the table of the library loaded (one publisher per process). */
@@ -42,7 +42,8 @@ static const char *code_text(int code, char *buf, size_t size)
 static struct coap_request *find_request(struct coap_pub *p, const uint8_t *token, size_t len)
 {
     for (size_t i = 0; i < sizeof p->req / sizeof p->req[0]; i++)
-        if (p->req[i].used && p->req[i].token_len == len && memcmp(p->req[i].token, token, len) == 0)
+        if (p->req[i].used && p->req[i].token_len == len &&
+            memcmp(p->req[i].token, token, len) == 0)
             return &p->req[i];
     return NULL;
 }
@@ -181,8 +182,8 @@ static void observe(struct coap_pub *p, struct coap_observation *o, int64_t now_
     o->register_at_mono_ms = now_mono_ms + REREGISTER_MS; /* unless an answer says otherwise */
     coap_pdu_t *pdu = new_request(p, COAP_REQUEST_CODE_GET, o->route.path, o->token, &o->token_len);
     if (pdu == NULL || p->lib.send(p->session, pdu) == COAP_INVALID_MID) {
-        log_warn("cannot observe /%s now; trying again in %ds", o->route.path,
-                 UNSEEN_RETRY_MS / 1000);
+        log_warn("cannot observe /%s now; trying again in %llds", o->route.path,
+                 (long long)(UNSEEN_RETRY_MS / 1000));
         o->register_at_mono_ms = now_mono_ms + UNSEEN_RETRY_MS;
     }
 }
@@ -238,21 +239,25 @@ static void diagnostic(struct coap_pub *p, const coap_pdu_t *pdu, char *out, siz
     size_t len = 0, offset = 0, total = 0, n = 0;
     const uint8_t *data = NULL;
     if (p->lib.get_data_large(pdu, &len, &data, &offset, &total) != 0)
-        for (size_t i = 0; i < len && n + 1 < size; i++)
-            out[n++] = data[i] >= 0x20 && data[i] < 0x7f ? (char)data[i] : '?';
+        for (size_t i = 0; i < len && n + 1 < size; i++) {
+            char ch = '?';
+            if (data[i] >= 0x20 && data[i] < 0x7f)
+                ch = (char)data[i];
+            out[n++] = ch;
+        }
     out[n] = '\0';
 }
 
-static void on_notification(struct coap_pub *p, struct coap_observation *o,
-                            const coap_pdu_t *pdu, int code)
+static void on_notification(struct coap_pub *p, struct coap_observation *o, const coap_pdu_t *pdu,
+                            int code)
 {
     int64_t now = clock_mono_ms();
     char c[8], why[120];
     coap_opt_iterator_t it;
     if (code != COAP_RESPONSE_CODE_CONTENT) {
         diagnostic(p, pdu, why, sizeof why);
-        log_warn("observing /%s refused: %s %s; trying again in %ds", o->route.path,
-                 code_text(code, c, sizeof c), why, REFUSED_RETRY_MS / 1000);
+        log_warn("observing /%s refused: %s %s; trying again in %llds", o->route.path,
+                 code_text(code, c, sizeof c), why, (long long)(REFUSED_RETRY_MS / 1000));
         o->registered = false;
         o->register_at_mono_ms = now + REFUSED_RETRY_MS;
         return;
@@ -276,16 +281,16 @@ static void on_answer(struct coap_pub *p, struct coap_request *r, const coap_pdu
     if (code == COAP_RESPONSE_CODE(503)) {
         coap_opt_t *age = p->lib.check_option(pdu, COAP_OPTION_MAXAGE, &it);
         p->unavailable = true;
-        p->unavailable_ms = publisher_coap_max_age_ms(
-            age != NULL ? p->lib.opt_value(age) : NULL, age != NULL ? p->lib.opt_length(age) : 0);
+        p->unavailable_ms = publisher_coap_max_age_ms(age != NULL ? p->lib.opt_value(age) : NULL,
+                                                      age != NULL ? p->lib.opt_length(age) : 0);
         p->stats.failed++;
     } else if (COAP_RESPONSE_CLASS(code) != 2) {
         p->stats.failed++;
         diagnostic(p, pdu, why, sizeof why);
         if (log_ratelimit_allow(&p->refused_rl, clock_mono_ms(), REFUSED_LOG_PERIOD_MS,
                                 &suppressed))
-            log_warn("bridge refused POST /%s: %s %s%s", r->path, code_text(code, c, sizeof c),
-                     why, suppressed > 0 ? " (and more since, not logged)" : "");
+            log_warn("bridge refused POST /%s: %s %s%s", r->path, code_text(code, c, sizeof c), why,
+                     suppressed > 0 ? " (and more since, not logged)" : "");
     }
     request_done(p, r);
 }

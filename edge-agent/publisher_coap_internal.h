@@ -39,8 +39,8 @@ struct coap_observation {
     char *topic; /* the subscription: on_message's topic */
     struct publisher_coap_route route;
     uint8_t token[COAP_TOKEN_MAX];
-    size_t token_len; /* 0: no GET on this session yet */
-    bool registered;  /* the last answer carried Observe */
+    size_t token_len;            /* 0: no GET on this session yet */
+    bool registered;             /* the last answer carried Observe */
     int64_t register_at_mono_ms; /* next GET; 0: none planned */
 };
 

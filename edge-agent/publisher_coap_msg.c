@@ -58,8 +58,7 @@ int publisher_coap_body(const struct publisher_coap_route *route, const void *pa
     rc = senml_cbor_encode(pack, base, &buf);
     senml_pack_free(pack);
     if (rc == -EINVAL) {
-        snprintf(why, why_size, "a record the CBOR encoder refuses (a name outside \"%s\"?)",
-                 base);
+        snprintf(why, why_size, "a record the CBOR encoder refuses (a name outside \"%s\"?)", base);
         rc = -EBADMSG;
     }
     if (rc != 0) {
@@ -106,8 +105,9 @@ int publisher_coap_check(const struct publisher_coap_options *o, char *why, size
     if (o->response_timeout_ms < 1000 || o->connect_timeout_ms < 100)
         return fail(why, why_size, "[coap] response_timeout or connect_timeout: too short");
     if (o->reconnect_min_ms < 1 || o->reconnect_max_ms < o->reconnect_min_ms)
-        return fail(why, why_size, "[coap] reconnect_min must be above 0 and reconnect_max "
-                                   "at least reconnect_min");
+        return fail(why, why_size,
+                    "[coap] reconnect_min must be above 0 and reconnect_max "
+                    "at least reconnect_min");
     if (empty(o->psk_identity) != empty(o->psk_key_file))
         return fail(why, why_size, "[coap] psk_identity and psk_key_file go together");
     if (!empty(o->psk_identity) && strlen(o->psk_identity) > 128)

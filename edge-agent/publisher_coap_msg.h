@@ -11,9 +11,9 @@
 #include "common/topic.h"
 #include "edge-agent/publisher.h"
 
-#define PUBLISHER_COAP_CF_JSON 50         /* application/json */
-#define PUBLISHER_COAP_CF_SENML_CBOR 112  /* application/senml+cbor */
-#define PUBLISHER_COAP_PATH_MAX 96        /* "t/<host>/<kind>" and its NUL */
+#define PUBLISHER_COAP_CF_JSON 50           /* application/json */
+#define PUBLISHER_COAP_CF_SENML_CBOR 112    /* application/senml+cbor */
+#define PUBLISHER_COAP_PATH_MAX 96          /* "t/<host>/<kind>" and its NUL */
 #define PUBLISHER_COAP_MAX_AGE_DEFAULT_S 60 /* RFC 7252 §5.10.5: no Max-Age option */
 
 /* The resource a topic stands for. */

@@ -57,9 +57,10 @@ static void refuses_topics_that_are_not_the_roots(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "other/v1/web-1/metrics", "updraft/v2/web-1/metrics", "updraft/v1/web-1/nope",
-        "updraft/v1/bad host/metrics", "updraft/v1/../metrics", "updraft/v1/web-1",
-        "updraft/v1//metrics", "",
+        "other/v1/web-1/metrics", "updraft/v2/web-1/metrics",
+        "updraft/v1/web-1/nope",  "updraft/v1/bad host/metrics",
+        "updraft/v1/../metrics",  "updraft/v1/web-1",
+        "updraft/v1//metrics",    "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct publisher_coap_route r;
@@ -102,7 +103,7 @@ static void converts_the_agents_pack_to_senml_cbor(void **state)
     size_t len = 0;
     uint8_t *cbor = body_of("updraft/v1/web-1/metrics", json.data, &len, 0);
     assert_non_null(cbor);
-    assert_true(len > 0 && len < json.len); /* CBOR is the smaller */
+    assert_true(len > 0 && len < json.len);          /* CBOR is the smaller */
     assert_non_null(memmem(cbor, len, "web-1/", 6)); /* bn */
     struct senml_pack *back = NULL, *orig = NULL;
     assert_int_equal(senml_cbor_decode(cbor, len, 1700000000000, &back, NULL), 0);
@@ -150,8 +151,8 @@ static void copies_inventory_and_state_as_they_are(void **state)
                           "{\"host\":{\"name\":\"h\"}}", ""};
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         size_t len = 99;
-        uint8_t *body = body_of(i == 0 ? "updraft/v1/h/state" : "updraft/v1/h/inventory",
-                                docs[i], &len, 0);
+        uint8_t *body =
+            body_of(i == 0 ? "updraft/v1/h/state" : "updraft/v1/h/inventory", docs[i], &len, 0);
         assert_non_null(body);
         assert_int_equal(len, strlen(docs[i]));
         assert_memory_equal(body, docs[i], len);
@@ -174,10 +175,19 @@ static void refuses_packs_the_bridge_would_refuse(void **state)
 static struct publisher_coap_options good_options(void)
 {
     return (struct publisher_coap_options){
-        .host = "127.0.0.1", .port = 5683, .topic_root = ROOT, .max_inflight = 4,
-        .ack_timeout_ms = 1000, .max_retransmit = 3, .response_timeout_ms = 30000,
-        .connect_timeout_ms = 5000, .reconnect_min_ms = 1000, .reconnect_max_ms = 60000,
-        .state_topic = "updraft/v1/h/state", .birth_payload = "{}", .will_payload = "{}",
+        .host = "127.0.0.1",
+        .port = 5683,
+        .topic_root = ROOT,
+        .max_inflight = 4,
+        .ack_timeout_ms = 1000,
+        .max_retransmit = 3,
+        .response_timeout_ms = 30000,
+        .connect_timeout_ms = 5000,
+        .reconnect_min_ms = 1000,
+        .reconnect_max_ms = 60000,
+        .state_topic = "updraft/v1/h/state",
+        .birth_payload = "{}",
+        .will_payload = "{}",
         .subscriptions = {"updraft/v1/h/ack", "updraft/v1/h/config", NULL}};
 }
 
