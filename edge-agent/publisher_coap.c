@@ -306,8 +306,10 @@ static int copy_options(struct coap_pub *p, const struct publisher_coap_options 
 static int make_context(struct coap_pub *p)
 {
     p->ctx = p->lib.new_context(NULL);
-    if (p->ctx == NULL)
+    if (p->ctx == NULL) {
+        log_error("libcoap cannot create a context");
         return -ENOMEM;
+    }
     p->lib.set_block_mode(p->ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
     publisher_coap_handlers_set(p);
     return 0;

@@ -18,6 +18,7 @@
 #define UNSEEN_RETRY_MS ((int64_t)1000)         /* observe again when the answer lacked Observe */
 #define REFUSED_RETRY_MS ((int64_t)60 * 1000)   /* observe again after a 4.xx on the GET */
 #define REFUSED_LOG_PERIOD_MS ((int64_t)10000)
+#define ACK_SILENCE_MIN_MS ((int64_t)30 * 1000) /* delivered packs, no ack: observe again */
 
 /* libcoap's handlers get the session; its context leads back to us through the context's app
  * data, read with the table of the library loaded (one publisher per process). */
@@ -152,6 +153,7 @@ int publisher_coap_post(struct coap_pub *p, enum coap_role role, const char *top
         return -EIO;
     r->used = true; /* send_post has put the token in */
     r->role = role;
+    r->kind = route.kind;
     r->sent_mono_ms = clock_mono_ms();
     snprintf(r->path, sizeof r->path, "%s", route.path);
     if (role == COAP_ROLE_PUBLISH)
@@ -190,6 +192,20 @@ static void observe(struct coap_pub *p, struct coap_observation *o, int64_t now_
 
 void publisher_coap_observe_due(struct coap_pub *p, int64_t now_mono_ms)
 {
+    if (p->ack_silence_ms == 0)
+        p->ack_silence_ms = ACK_SILENCE_MIN_MS;
+    if (p->unacked_since_mono_ms != 0 &&
+        now_mono_ms - p->unacked_since_mono_ms > p->ack_silence_ms) {
+        log_info("no ack %llds after a pack was delivered: observing again (a restarted "
+                 "bridge forgets its observers)",
+                 (long long)(p->ack_silence_ms / 1000));
+        for (size_t i = 0; i < p->n_obs; i++)
+            observe(p, &p->obs[i], now_mono_ms);
+        p->unacked_since_mono_ms = now_mono_ms;
+        p->ack_silence_ms = p->ack_silence_ms * 2 > REREGISTER_MS ? REREGISTER_MS
+                                                                  : p->ack_silence_ms * 2;
+        return;
+    }
     for (size_t i = 0; i < p->n_obs; i++)
         if (p->obs[i].register_at_mono_ms != 0 && now_mono_ms >= p->obs[i].register_at_mono_ms)
             observe(p, &p->obs[i], now_mono_ms);
@@ -267,8 +283,13 @@ static void on_notification(struct coap_pub *p, struct coap_observation *o, cons
     o->register_at_mono_ms = now + (o->registered ? REREGISTER_MS : UNSEEN_RETRY_MS);
     size_t len = 0, offset = 0, total = 0;
     const uint8_t *data = NULL;
-    if (p->lib.get_data_large(pdu, &len, &data, &offset, &total) != 0 && len > 0)
-        queue_message(p, (size_t)(o - p->obs), data, len);
+    if (p->lib.get_data_large(pdu, &len, &data, &offset, &total) == 0 || len == 0)
+        return;
+    queue_message(p, (size_t)(o - p->obs), data, len);
+    if (o->route.kind == TOPIC_KIND_ACK) {
+        p->unacked_since_mono_ms = 0;
+        p->ack_silence_ms = ACK_SILENCE_MIN_MS;
+    }
 }
 
 static void on_answer(struct coap_pub *p, struct coap_request *r, const coap_pdu_t *pdu, int code)
@@ -284,7 +305,10 @@ static void on_answer(struct coap_pub *p, struct coap_request *r, const coap_pdu
         p->unavailable_ms = publisher_coap_max_age_ms(age != NULL ? p->lib.opt_value(age) : NULL,
                                                       age != NULL ? p->lib.opt_length(age) : 0);
         p->stats.failed++;
-    } else if (COAP_RESPONSE_CLASS(code) != 2) {
+    } else if (COAP_RESPONSE_CLASS(code) == 2) {
+        if (r->kind == TOPIC_KIND_METRICS && p->unacked_since_mono_ms == 0)
+            p->unacked_since_mono_ms = clock_mono_ms();
+    } else {
         p->stats.failed++;
         diagnostic(p, pdu, why, sizeof why);
         if (log_ratelimit_allow(&p->refused_rl, clock_mono_ms(), REFUSED_LOG_PERIOD_MS,
@@ -403,4 +427,5 @@ void publisher_coap_forget(struct coap_pub *p)
     p->lost = NULL;
     p->unavailable = false;
     p->state_code = 0;
+    p->unacked_since_mono_ms = 0;
 }

@@ -29,6 +29,7 @@ enum coap_role { COAP_ROLE_PUBLISH, COAP_ROLE_BIRTH, COAP_ROLE_WILL };
 struct coap_request {
     bool used;
     enum coap_role role;
+    enum topic_kind kind;
     uint8_t token[COAP_TOKEN_MAX];
     size_t token_len;
     char path[PUBLISHER_COAP_PATH_MAX];
@@ -68,6 +69,11 @@ struct coap_pub {
     size_t n_obs;
     struct coap_pending pending[COAP_PENDING_MAX];
     size_t n_pending;
+    /* A restarted bridge has forgotten our registrations and says nothing: acks stop while
+     * packs are delivered. The first 2.04 for a pack since the last ack, and how long such
+     * a silence may last before the observations are made again (doubling, up to 10 min). */
+    int64_t unacked_since_mono_ms; /* 0: none */
+    int64_t ack_silence_ms;
     /* Set by the handlers (and expiry), acted on by poll. */
     const char *lost;       /* why the session is no good; NULL while it is */
     int state_code;         /* the answer to the birth or the will; 0: none yet */

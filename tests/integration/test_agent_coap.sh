@@ -3,9 +3,10 @@
 # [agent] transport = coap. Samples reach the hub's query API as SenML CBOR through the bridge;
 # the hub's acks come back through an Observe and empty the spool; a retained config pushed on
 # the broker is applied. With the broker stopped the bridge answers 5.03 and the agent keeps
-# spooling; once it is back every sample of the whole run arrives, none lost, none twice. Over
-# DTLS with a pre-shared key a known identity delivers and a wrong key is refused. An MQTT
-# agent maps no libcoap.
+# spooling; once it is back every sample of the whole run arrives, none lost, none twice. A
+# restarted bridge is followed (the agent observes again when acks stop). Over DTLS with a
+# pre-shared key a known identity delivers and a wrong key is refused. An MQTT agent maps no
+# libcoap.
 source "$(dirname "$0")/lib.sh"
 
 HOST=coap-1
@@ -64,6 +65,15 @@ check "the agent kept running through the outage" kill -0 "$pid"
 start_broker || exit 1
 check "it delivers again once the broker is back" wait_until 30 grep -q "delivers again" "$WORK/agent-$HOST.log"
 check "and the spool drains" wait_until 60 spool_at_most 2
+
+# A restarted bridge has forgotten its observers and says nothing: when acks stop while packs
+# are delivered, the agent observes again.
+stop bridge KILL
+start_bridge --coap.psk_file="$WORK/psk.txt" || exit 1
+spool_at_least() { local n; n=$(heartbeat_value "$HOST" agent.spool_packs); [ -n "$n" ] && [ "$n" -ge "$1" ]; }
+check "after a bridge restart no acks come: the spool grows" wait_until 30 spool_at_least 5
+check "the agent observes again" wait_until 60 grep -q "observing again" "$WORK/agent-$HOST.log"
+check "and the acks drain the spool" wait_until 90 spool_at_most 2
 
 # DTLS: a known identity delivers, a wrong key is refused.
 start_agent "$DTLS_HOST" "${FLAGS[@]}" --coap.port="$COAPS_PORT" --coap.psk_identity=psk-good \
