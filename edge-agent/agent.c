@@ -73,8 +73,8 @@ static int check_psk_file(const struct agent_config *cfg)
         return -EINVAL;
     }
     if (access(cfg->coap_psk_key_file, R_OK) != 0) {
-        fprintf(stderr, "updraft-agent: [coap] psk_key_file \"%s\": %s\n",
-                cfg->coap_psk_key_file, strerror(errno));
+        fprintf(stderr, "updraft-agent: [coap] psk_key_file \"%s\": %s\n", cfg->coap_psk_key_file,
+                strerror(errno));
         return -EINVAL;
     }
     return 0;

@@ -1,9 +1,10 @@
 /* The publisher contract: how packs leave the agent and how the hub's acks and pushed config
  * come back. One implementation per transport (publisher_mqtt.c: MQTT to the broker;
- * publisher_coap.c: CoAP to updraft-bridge), behind the same small struct. A publisher announces the host (birth) on each connection, leaves a Last
- * Will where the transport has one, subscribes to what the agent listens to, and reconnects
- * with exponential backoff and jitter when poll is called. Everything runs on the agent's one
- * thread: incoming messages are delivered from inside poll. */
+ * publisher_coap.c: CoAP to updraft-bridge), behind the same small struct. A publisher
+ * announces the host (birth) on each connection, leaves a Last Will where the transport has
+ * one, subscribes to what the agent listens to, and reconnects with exponential backoff and
+ * jitter when poll is called. Everything runs on the agent's one thread: incoming messages are
+ * delivered from inside poll. */
 #ifndef UPDRAFT_AGENT_PUBLISHER_H
 #define UPDRAFT_AGENT_PUBLISHER_H
 
@@ -87,9 +88,11 @@ int publisher_mqtt_new(const struct publisher_mqtt_options *opts, struct publish
  * larger than a datagram. The subscriptions become Observe GETs (ack, config), whose
  * notifications arrive through on_message (retained for config). Connected means the bridge
  * answered the birth POST with 2.04 (its broker has it); a 5.03 (the bridge's broker is
- * away) makes it not connected for the answer's Max-Age, then the birth is posted again; a
- * request unanswered after libcoap's retransmissions (or response_timeout) loses the session,
- * and a new one follows with backoff. CoAP has no Last Will: close posts will_payload. */
+ * away) makes it not connected (poll says PUBLISHER_POLL_LOST) for the answer's Max-Age,
+ * then the birth is posted again; a request unanswered after libcoap's retransmissions (or
+ * response_timeout) loses the session, and a new one follows with backoff. Connecting never
+ * blocks: the birth's answer is looked for by later polls. CoAP has no Last Will: close posts
+ * will_payload. */
 #define PUBLISHER_COAP_MAX_INFLIGHT 32
 #define PUBLISHER_COAP_PSK_KEY_MAX 64
 
@@ -99,7 +102,7 @@ struct publisher_coap_options {
     const char *topic_root;        /* <root> of the topics handed to publish */
     const char *psk_identity;      /* DTLS with this PSK identity; NULL or "": plain CoAP */
     const char *psk_key_file;      /* its key: text, or "hex:" and hex digits; 1..64 bytes */
-    int max_inflight;              /* requests awaiting their answer, 1..PUBLISHER_COAP_MAX_INFLIGHT */
+    int max_inflight;              /* requests awaiting their answer (1..32) */
     int64_t ack_timeout_ms;        /* first retransmission of a CON; doubles after each */
     int max_retransmit;            /* retransmissions before the bridge counts as gone */
     int64_t response_timeout_ms;   /* an acknowledged request's (separate) answer */
