@@ -63,8 +63,13 @@ check "the bridge answers 5.03 and the agent pauses" wait_until 15 paused
 sleep "$OUTAGE_S"
 check "the agent kept running through the outage" kill -0 "$pid"
 start_broker || exit 1
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "updraft/v1/$HOST/heartbeat" >"$WORK/heartbeats.txt" 2>/dev/null &
+PIDS[hbsub]=$!
 check "it delivers again once the broker is back" wait_until 30 grep -q "delivers again" "$WORK/agent-$HOST.log"
 check "and the spool drains" wait_until 60 spool_at_most 2
+held=$(jq -s '[.[][] | select(.n == "agent.spool_packs") | .v] | max // 0' "$WORK/heartbeats.txt")
+check "the spool had kept the outage's packs ($held)" test "${held%.*}" -ge 5
+stop hbsub
 
 # A restarted bridge has forgotten its observers and says nothing: when acks stop while packs
 # are delivered, the agent observes again.
