@@ -1,5 +1,5 @@
 # updraft: one non-recursive Makefile. Outputs go to build/ (build/asan/ with SANITIZE=1).
-#   make              build updraft-agent and updraft-hub (and updraft-bridge once bridge/ has sources)
+#   make              build updraft-agent, updraft-hub and updraft-bridge
 #   make test         ASan+UBSan build, unit tests (cmocka), fuzz smoke runs, integration tests
 #   make run          build, then start broker + hub + agent locally (scripts/run-local.sh)
 #   make bench        benchmarks under bench/ (print "name value unit" lines; installs the
@@ -42,7 +42,11 @@ HUB_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(HUB_PKGS))
 # libm and paho's plain build statically: the agent needs a few of their functions, not
 # 450 KiB of mapped library pages. paho's TLS build is loaded at run time (dlopen).
 AGENT_LIBS := -ldl -Wl,--push-state,-Bstatic -lpaho-mqtt3c -lm -Wl,--pop-state
-TEST_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka) $(HUB_LIBS) $(AGENT_LIBS)
+# The bridge: libcoap's OpenSSL build (DTLS-PSK), libmosquitto, jansson.
+BRIDGE_PKGS := libcoap-3-openssl libmosquitto jansson
+BRIDGE_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(BRIDGE_PKGS))
+BRIDGE_LIBS  = $(shell $(PKG_CONFIG) --libs $(BRIDGE_PKGS)) -lm
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka) $(HUB_LIBS) $(BRIDGE_LIBS) $(AGENT_LIBS)
 
 # Sources: each program is its folder; main.c holds only its start-up.
 COMMON_SRCS := $(wildcard common/*.c)
@@ -58,11 +62,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_LIB := $(BUILD)/libupdraft_common.a
 AGENT_LIB  := $(BUILD)/libupdraft_agent.a
 HUB_LIB    := $(BUILD)/libupdraft_hub.a
+BRIDGE_LIB := $(BUILD)/libupdraft_bridge.a
 
 AGENT_BIN  := $(BUILD)/updraft-agent
 HUB_BIN    := $(BUILD)/updraft-hub
 BRIDGE_BIN := $(BUILD)/updraft-bridge
-PROGRAMS   := $(AGENT_BIN) $(HUB_BIN) $(if $(wildcard bridge/main.c),$(BRIDGE_BIN))
+PROGRAMS   := $(AGENT_BIN) $(HUB_BIN) $(BRIDGE_BIN)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
@@ -72,7 +77,7 @@ all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(HUB_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(HUB_CFLAGS) $(BRIDGE_CFLAGS) -c $< -o $@
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRCS))
 	@mkdir -p $(@D)
@@ -83,16 +88,18 @@ $(AGENT_LIB): $(call obj,$(AGENT_SRCS))
 $(HUB_LIB): $(call obj,$(HUB_SRCS))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+$(BRIDGE_LIB): $(call obj,$(BRIDGE_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
 
 $(AGENT_BIN): $(call obj,edge-agent/main.c) $(AGENT_LIB) $(COMMON_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(AGENT_LIBS)
 $(HUB_BIN): $(call obj,hub/main.c) $(HUB_LIB) $(COMMON_LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(HUB_LIBS)
-# updraft-bridge (libcoap + libmosquitto) is built here once bridge/main.c exists.
-$(BRIDGE_BIN): $(call obj,bridge/main.c $(BRIDGE_SRCS)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcoap-3-openssl libmosquitto) -lpthread -lm
+$(BRIDGE_BIN): $(call obj,bridge/main.c) $(BRIDGE_LIB) $(COMMON_LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(BRIDGE_LIBS)
 
-$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c $(SUPPORT_SRCS)) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c $(SUPPORT_SRCS)) $(HUB_LIB) $(BRIDGE_LIB) $(AGENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(TEST_LIBS)
 # The gpu collector's tests dlopen this stand-in for NVML (tests/fakes/fake_nvml.c) from
@@ -102,10 +109,10 @@ $(FAKE_NVML): tests/fakes/fake_nvml.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARNINGS) -O1 -g -fPIC -shared -o $@ $<
 $(BUILD)/tests/test_collectors_sys: | $(FAKE_NVML)
-$(BUILD)/tests/tools/%: $(call obj,tests/tools/%.c) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
+$(BUILD)/tests/tools/%: $(call obj,tests/tools/%.c) $(HUB_LIB) $(BRIDGE_LIB) $(AGENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(TEST_LIBS)
-$(BUILD)/bench/%: $(call obj,bench/%.c) $(HUB_LIB) $(AGENT_LIB) $(COMMON_LIB)
+$(BUILD)/bench/%: $(call obj,bench/%.c) $(HUB_LIB) $(BRIDGE_LIB) $(AGENT_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(TEST_LIBS)
 
@@ -168,8 +175,8 @@ format:
 	clang-format -i $(wildcard common/*.[ch] edge-agent/*.[ch] hub/*.[ch] bridge/*.[ch] tests/*/*.c bench/*.c)
 
 lint:
-	clang-tidy --quiet $(COMMON_SRCS) $(AGENT_SRCS) $(HUB_SRCS) -- -std=c11 -I. -D_GNU_SOURCE -DUPDRAFT_VERSION='"$(VERSION)"'
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -I. -D_GNU_SOURCE common edge-agent hub
+	clang-tidy --quiet $(COMMON_SRCS) $(AGENT_SRCS) $(HUB_SRCS) $(BRIDGE_SRCS) bridge/main.c -- -std=c11 -I. -D_GNU_SOURCE -DUPDRAFT_VERSION='"$(VERSION)"'
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -I. -D_GNU_SOURCE common edge-agent hub bridge
 
 clean:
 	rm -rf build

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Starts the whole pipeline locally on embedded defaults: a mosquitto with its own config in
-# the run directory, updraft-hub and one updraft-agent watching this machine. Prints the
-# URLs, stops everything on Ctrl-C / SIGTERM. Called by `make run` with the build directory.
+# the run directory, updraft-hub, updraft-bridge (CoAP for constrained devices) and one
+# updraft-agent watching this machine. Prints the URLs, stops everything on Ctrl-C / SIGTERM.
+# Called by `make run` with the build directory.
 #   UPDRAFT_RUN_DIR (./run)  UPDRAFT_MQTT_PORT (18830)  UPDRAFT_HTTP_PORT (8080)
+#   UPDRAFT_COAP_PORT (5683)
 set -uo pipefail
 
 BUILD=${1:-build}
 RUN_DIR=${UPDRAFT_RUN_DIR:-$PWD/run}
 MQTT_PORT=${UPDRAFT_MQTT_PORT:-18830}
 HTTP_PORT=${UPDRAFT_HTTP_PORT:-8080}
+COAP_PORT=${UPDRAFT_COAP_PORT:-5683}
 MOSQUITTO=${MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
 
 die() { echo "updraft run: $*" >&2; exit 1; }
@@ -23,7 +26,8 @@ check_port() {
 check_port "$MQTT_PORT" "MQTT broker" UPDRAFT_MQTT_PORT
 check_port "$HTTP_PORT" "hub API" UPDRAFT_HTTP_PORT
 [ -x "$MOSQUITTO" ] || die "mosquitto not found (run sh scripts/install-deps.sh)"
-[ -x "$BUILD/updraft-hub" ] && [ -x "$BUILD/updraft-agent" ] || die "binaries missing in $BUILD (run make)"
+[ -x "$BUILD/updraft-hub" ] && [ -x "$BUILD/updraft-agent" ] && [ -x "$BUILD/updraft-bridge" ] ||
+    die "binaries missing in $BUILD (run make)"
 
 mkdir -p "$RUN_DIR/mosquitto" || die "cannot create $RUN_DIR"
 cat > "$RUN_DIR/mosquitto.conf" <<CONF
@@ -78,6 +82,18 @@ wait_port "$MQTT_PORT" "${pids[0]}" mosquitto
 pids+=($!)
 wait_port "$HTTP_PORT" "${pids[1]}" updraft-hub
 
+# The bridge binds UDP: it says "listening on coap://..." once it does, or exits.
+bridge_log_start=$(($(wc -l 2>/dev/null <"$RUN_DIR/bridge.log" || echo 0) + 1))
+"$BUILD/updraft-bridge" --mqtt.port="$MQTT_PORT" --coap.port="$COAP_PORT" --coap.dtls_port=0 \
+    2>>"$RUN_DIR/bridge.log" &
+pids+=($!)
+for _ in $(seq 100); do
+    tail -n +"$bridge_log_start" "$RUN_DIR/bridge.log" 2>/dev/null | grep -q "listening on coap://" && break
+    kill -0 "${pids[2]}" 2>/dev/null ||
+        die "updraft-bridge exited at start: is udp/$COAP_PORT in use? Pick another port with UPDRAFT_COAP_PORT=<port> (see $RUN_DIR/bridge.log)"
+    sleep 0.1
+done
+
 "$BUILD/updraft-agent" --mqtt.port="$MQTT_PORT" --spool.dir="$RUN_DIR/spool" 2>>"$RUN_DIR/agent.log" &
 pids+=($!)
 
@@ -85,7 +101,8 @@ cat <<MSG
 updraft is running on this machine:
   API     http://127.0.0.1:$HTTP_PORT   (try: curl http://127.0.0.1:$HTTP_PORT/api/v1/hosts)
   broker  mqtt://127.0.0.1:$MQTT_PORT   (try: mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t 'updraft/#' -v)
-  logs    $RUN_DIR/hub.log  $RUN_DIR/agent.log  $RUN_DIR/mosquitto.log
+  CoAP    coap://127.0.0.1:$COAP_PORT   (try: coap-client-openssl -m get coap://127.0.0.1:$COAP_PORT/status)
+  logs    $RUN_DIR/hub.log  $RUN_DIR/bridge.log  $RUN_DIR/agent.log  $RUN_DIR/mosquitto.log
   spool   $RUN_DIR/spool   (the agent's packs until the hub acknowledges them)
 Ctrl-C stops everything.
 MSG
