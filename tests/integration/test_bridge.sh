@@ -42,7 +42,8 @@ def ts_ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + (.[19:] | rtrimstr("Z") | 
 
 # An hour ago, on a minute: where every vector's first time goes.
 TARGET=$(( ($(date +%s) - 3600) / 60 * 60 ))
-posted=0
+posted=0   # vector packs posted
+N_POSTS=0  # other POSTs: every POST of this test is answered 2.04
 declare -A EXPECTED=()
 
 # post_vector EX: posts exN as SenML JSON (its own layout, times moved by jq) to rfc-exN-json
@@ -137,7 +138,7 @@ check "the hub rejected nothing the bridge republished" jq_true '.rejected_total
 
 # A pack without any time resolves against the bridge's clock at arrival.
 before_ms=$(date +%s%3N)
-out=$(coap_post "$COAP/t/rfc-now/metrics" 110 "$VECTORS/ex1.gen.json")
+out=$(coap_post "$COAP/t/rfc-now/metrics" 110 "$VECTORS/ex1.gen.json"); N_POSTS=$((N_POSTS + 1))
 after_ms=$(date +%s%3N)
 check "ex1 as it is (no time) is answered 2.04" test "$(coap_code "$out")" = 2.04
 wait_until 5 bash -c "grep -q '^updraft/v1/rfc-now/metrics ' '$WORK/mq.txt'"
@@ -150,7 +151,7 @@ check "the bridge put an absolute time on the wire" jq_true '.[0].bt > 1e9' < <(
 NOW=$(date +%s)
 echo "[{\"bn\":\"dev-1/\",\"bt\":$NOW.25,\"n\":\"cpu.utilization\",\"v\":12.5,\"bid\":\"00112233aabbccdd\",\"sq\":7},{\"n\":\"mem.used_pct\",\"v\":40,\"t\":-1},{\"n\":\"disk.used_pct\",\"v\":41.5,\"mount\":\"/\"}]" >"$WORK/dev1.json"
 "$SHIFT" --offset 0 --bn dev-1/ --out cbor "$WORK/dev1.json" "$WORK/dev1.cbor"
-out=$(coap_post "$COAP/t/dev-1/metrics" 112 "$WORK/dev1.cbor")
+out=$(coap_post "$COAP/t/dev-1/metrics" 112 "$WORK/dev1.cbor"); N_POSTS=$((N_POSTS + 1))
 check "an updraft pack in CBOR is answered 2.04" test "$(coap_code "$out")" = 2.04
 wait_until 5 bash -c "grep -q '^updraft/v1/dev-1/metrics ' '$WORK/mq.txt'"
 dev1=$(mqtt_seen mq updraft/v1/dev-1/metrics)
@@ -165,6 +166,17 @@ ack_says() { coap_get "$COAP/t/dev-1/ack" -B 3 | tail -n +2 | jq -e '.boot_id ==
 check "GET /t/dev-1/ack serves the hub's latest ack" wait_until 5 ack_says
 out=$(coap_get "$COAP/t/dev-1/ack")
 check "GET /t/dev-1/ack is 2.05" test "$(coap_code "$out")" = 2.05
+# Observe the ack resource (as the agent does): the next pack's ack comes as a notification.
+coap_observe ackobs "$COAP/t/dev-1/ack" 10
+registered() { grep -qE '^v:1 t:ACK c:2\.05 .*Observe:' "$WORK/$1.log" 2>/dev/null; }
+check "GET+Observe of /t/dev-1/ack is registered (the 2.05 carries Observe)" wait_until 5 registered ackobs
+jq -c '.[0].sq = 8 | .[0].bt += 1' "$WORK/dev1.json" >"$WORK/dev1-8.json"
+"$SHIFT" --offset 0 --bn dev-1/ --out cbor "$WORK/dev1-8.json" "$WORK/dev1-8.cbor"
+out=$(coap_post "$COAP/t/dev-1/metrics" 112 "$WORK/dev1-8.cbor"); N_POSTS=$((N_POSTS + 1))
+check "the next pack (sq 8) is answered 2.04" test "$(coap_code "$out")" = 2.04
+notified_8() { jq -e 'select(.boot_id == "00112233aabbccdd" and .ranges == [[8,8]])' "$WORK/ackobs.out" >/dev/null 2>&1; }
+check "the observer is notified of the hub's ack of sq 8" wait_until 5 notified_8
+stop ackobs KILL
 check "the bridge published dev-1 online, retained, via coap" jq_true '.state == "online" and .via == "coap"' < <(mqtt_retained updraft/v1/dev-1/state)
 check "the hub sees dev-1 online" wait_until 5 bash -c "[ \"\$(curl -fs '$API/api/v1/hosts' | jq -r '.hosts[] | select(.id == \"dev-1\") | .state')\" = online ]"
 
@@ -173,7 +185,7 @@ check "the hub sees dev-1 online" wait_until 5 bash -c "[ \"\$(curl -fs '$API/ap
 # reason), and its next POST online again.
 echo "[{\"bn\":\"hb-1/\",\"bt\":$(date +%s),\"n\":\"agent.uptime_s\",\"v\":5,\"bid\":\"aaaabbbbccccdddd\"},{\"n\":\"agent.seq\",\"v\":0}]" >"$WORK/hb.json"
 "$SHIFT" --offset 0 --bn hb-1/ --out cbor "$WORK/hb.json" "$WORK/hb.cbor"
-out=$(coap_post "$COAP/t/hb-1/heartbeat" 112 "$WORK/hb.cbor")
+out=$(coap_post "$COAP/t/hb-1/heartbeat" 112 "$WORK/hb.cbor"); N_POSTS=$((N_POSTS + 1))
 check "a heartbeat in CBOR is answered 2.04" test "$(coap_code "$out")" = 2.04
 hb_sent=$SECONDS
 wait_until 5 bash -c "grep -q '^updraft/v1/hb-1/heartbeat ' '$WORK/mq.txt'"
@@ -183,14 +195,14 @@ check "the heartbeat is republished as SenML JSON on updraft/v1/hb-1/heartbeat" 
 check "the hub stores the heartbeat's agent.uptime_s" wait_until 5 bash -c \
     "curl -fs '$API/api/v1/metrics/query?host_id=hb-1&metric=agent.uptime_s' | jq -e '.datapoints[0].value == 5' >/dev/null"
 echo "[{\"bn\":\"hb-2/\",\"n\":\"agent.uptime_s\",\"v\":9}]" >"$WORK/hb2.json"
-out=$(coap_post "$COAP/t/hb-2/heartbeat" 110 "$WORK/hb2.json")
+out=$(coap_post "$COAP/t/hb-2/heartbeat" 110 "$WORK/hb2.json"); N_POSTS=$((N_POSTS + 1))
 check "a heartbeat in SenML JSON is answered 2.04" test "$(coap_code "$out")" = 2.04
 
 # Inventory: a JSON object, republished retained.
 cat >"$WORK/inv.json" <<'JSON'
 {"v":1,"host":"inv-1","ts":1796142300123,"agent_version":"0.1.0","boot_id":"0006744996778f72","facts":{"hostname":"inv-1","os":{"id":"debian","version":"12"},"has_gpu":false},"tags":{"role":"sensor"},"containers":[],"processes":[],"listening":[],"connections":[],"truncated":false}
 JSON
-out=$(coap_post "$COAP/t/inv-1/inventory" 50 "$WORK/inv.json")
+out=$(coap_post "$COAP/t/inv-1/inventory" 50 "$WORK/inv.json"); N_POSTS=$((N_POSTS + 1))
 check "an inventory (JSON object, 50) is answered 2.04" test "$(coap_code "$out")" = 2.04
 inv=$(mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t updraft/v1/inv-1/inventory -C 1 -W 3 -F '%r %p' 2>/dev/null)
 check "the inventory is retained on updraft/v1/inv-1/inventory" test "${inv%% *}" = 1
@@ -199,12 +211,12 @@ check "the retained inventory is the posted document" jq_true '. == $sent[0]' --
 # State: the host's own state is republished retained, and the bridge does not put its own
 # "online" over a posted "offline".
 echo '{"state":"offline","boot_id":"1111222233334444"}' >"$WORK/off.json"
-out=$(coap_post "$COAP/t/st-1/state" 50 "$WORK/off.json")
+out=$(coap_post "$COAP/t/st-1/state" 50 "$WORK/off.json"); N_POSTS=$((N_POSTS + 1))
 check "a state (JSON, 50) is answered 2.04" test "$(coap_code "$out")" = 2.04
 check "the retained state is the posted offline" jq_true '.state == "offline" and .boot_id == "1111222233334444"' < <(mqtt_retained updraft/v1/st-1/state)
 check "the hub sees st-1 offline" wait_until 5 bash -c "[ \"\$(curl -fs '$API/api/v1/hosts' | jq -r '.hosts[] | select(.id == \"st-1\") | .state')\" = offline ]"
 echo '{"state":"online","boot_id":"1111222233334444"}' >"$WORK/on.json"
-out=$(coap_post "$COAP/t/st-1/state" 50 "$WORK/on.json")
+out=$(coap_post "$COAP/t/st-1/state" 50 "$WORK/on.json"); N_POSTS=$((N_POSTS + 1))
 check "a second state is answered 2.04" test "$(coap_code "$out")" = 2.04
 check "the hub sees st-1 online" wait_until 5 bash -c "[ \"\$(curl -fs '$API/api/v1/hosts' | jq -r '.hosts[] | select(.id == \"st-1\") | .state')\" = online ]"
 
@@ -229,7 +241,7 @@ stop obs KILL
 NOW=$(date +%s)
 jq -nc --argjson now "$NOW" '[range(0; 200) | {n: "blk.value", t: (. - 200), v: (. * 1.5)}] | .[0] += {bn: "blk-1/", bt: $now}' >"$WORK/blk.json"
 check "the block-wise pack is over 5000 bytes" test "$(stat -c %s "$WORK/blk.json")" -gt 5000
-out=$(coap_post "$COAP/t/blk-1/metrics" 110 "$WORK/blk.json" -b 64)
+out=$(coap_post "$COAP/t/blk-1/metrics" 110 "$WORK/blk.json" -b 64); N_POSTS=$((N_POSTS + 1))
 check "the ~5 KB pack posted with -b 64 is answered 2.04" test "$(coap_code "$out")" = 2.04
 blocks=$(grep -E '^v:1 t:CON c:POST .*Block1:[0-9]+/[M_]/64' "$WORK/coap-last.log" | grep -oE 'Block1:[0-9]+' | sort -u | wc -l)
 check "it went as at least 79 Block1 blocks of 64 bytes ($blocks)" test "$blocks" -ge 79
@@ -241,7 +253,7 @@ check "the hub stores all 200 points" wait_until 5 bash -c \
     "curl -fs '$API/api/v1/metrics/query?host_id=blk-1&metric=blk.value&range=1h' | jq -e '[.datapoints[].value] == [range(0; 200) | . * 1.5]' >/dev/null"
 jq -c --argjson now "$NOW" '.[0].bn = "blk-2/"' "$WORK/blk.json" >"$WORK/blk2.json"
 "$SHIFT" --offset 0 --bn blk-2/ --out cbor "$WORK/blk2.json" "$WORK/blk2.cbor"
-out=$(coap_post "$COAP/t/blk-2/metrics" 112 "$WORK/blk2.cbor" -b 128)
+out=$(coap_post "$COAP/t/blk-2/metrics" 112 "$WORK/blk2.cbor" -b 128); N_POSTS=$((N_POSTS + 1))
 check "a $(stat -c %s "$WORK/blk2.cbor")-byte CBOR pack posted with -b 128 is answered 2.04" test "$(coap_code "$out")" = 2.04
 check "the CBOR pack is republished whole" wait_until 5 bash -c \
     "grep '^updraft/v1/blk-2/metrics ' '$WORK/mq.txt' | cut -d' ' -f2- | jq -e 'length == 200' >/dev/null"
@@ -253,8 +265,10 @@ echo "# offline $((SECONDS - hb_sent))s after the heartbeat"
 check "the offline state says why, by coap, with the boot id" jq_true \
     '.state == "offline" and .via == "coap" and .boot_id == "aaaabbbbccccdddd" and (.reason | test("no heartbeat for 3s"))' \
     < <(mqtt_retained updraft/v1/hb-1/state)
+hb2_offline() { mqtt_retained updraft/v1/hb-2/state | jq -e '.state == "offline" and .via == "coap" and (has("boot_id") | not)' >/dev/null 2>&1; }
+check "hb-2 (one heartbeat in JSON, no boot id) is turned offline too" wait_until 5 hb2_offline
 check "a host that never sent a heartbeat is not turned offline (dev-1)" jq_true '.state == "online"' < <(mqtt_retained updraft/v1/dev-1/state)
-out=$(coap_post "$COAP/t/hb-1/heartbeat" 112 "$WORK/hb.cbor")
+out=$(coap_post "$COAP/t/hb-1/heartbeat" 112 "$WORK/hb.cbor"); N_POSTS=$((N_POSTS + 1))
 check "its next POST is answered 2.04" test "$(coap_code "$out")" = 2.04
 check "... and turns it online again" wait_until 5 bash -c \
     "mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t updraft/v1/hb-1/state -C 1 -W 2 --retained-only 2>/dev/null | jq -e '.state == \"online\" and .via == \"coap\"' >/dev/null"
@@ -262,8 +276,11 @@ check "... and turns it online again" wait_until 5 bash -c \
 # /status: the counters moved with what was sent; nothing was rejected.
 status1=$(bridge_status)
 echo "# status: $status1"
-check "GET /status counts the requests" jq_true ".requests - \$s0.requests >= $((posted + 10))" --argjson s0 "$status0" <<<"$status1"
-check "GET /status counts the published messages" jq_true ".published - \$s0.published >= $((posted + 10))" --argjson s0 "$status0" <<<"$status1"
+total=$((posted + N_POSTS))
+check "GET /status counts the $total POSTs as requests" jq_true ".requests - \$s0.requests == $total" --argjson s0 "$status0" <<<"$status1"
+check "GET /status counts the $total 2.04s as published" jq_true ".published - \$s0.published == $total" --argjson s0 "$status0" <<<"$status1"
+check "GET /status counts the ack and the two configs relayed" jq_true '.notifications >= 3' <<<"$status1"
+check "GET /status counts the offline states published (hb-1, hb-2)" jq_true '.offline_published >= 2' <<<"$status1"
 check "GET /status counts the hosts" jq_true '.hosts >= 30' <<<"$status1"
 check "GET /status: no rejection, no duplicate, nothing pending" jq_true '([.rejected[]] | add) == 0 and .duplicates == 0 and .pending == 0 and .broker == "connected"' <<<"$status1"
 check "GET /status has every rejection reason" jq_true '.rejected | keys == ["bad_request","broker_unavailable","forbidden","method","not_found","too_large","unsupported_format"]' <<<"$status1"

@@ -4,8 +4,10 @@
 # retry_after (10 s) and is never published, not even once the broker is back; the bridge
 # reconnects by itself and the next POST is 2.04. A POST waiting for its PUBACK (broker
 # frozen with SIGSTOP) gets its empty ACK but no 2.04, and 5.03 when the connection then
-# drops. A persistent MQTT session (clean session off, QoS 1) sees everything the bridge
-# publishes across the restarts.
+# drops; beyond --coap.max_pending waiting requests a POST is 5.03 at once; a PUBACK later than
+# --coap.puback_timeout is 5.03; a broker refusing the message (ACL) is 5.03. A persistent
+# MQTT session (clean session off, QoS 1) sees everything the bridge publishes across the
+# restarts.
 source "$(dirname "$0")/lib.sh"
 
 start_broker || exit 1
@@ -16,7 +18,7 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -i "it-watch-$$" -c -q 1 -v -t 'updra
 PIDS[mq]=$!
 probe_seen() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t probe/up -m "$1" 2>/dev/null; grep -q "^probe/up $1\$" "$WORK/mq.txt"; }
 wait_until 10 probe_seen 1 || { echo "# the watcher did not subscribe"; exit 1; }
-start_bridge || exit 1
+start_bridge --coap.max_pending=1 --coap.puback_timeout=3s || exit 1
 
 pack() { echo "[{\"bn\":\"$1/\",\"n\":\"cpu.utilization\",\"v\":${2:-1}}]" >"$WORK/$1.json"; echo "$WORK/$1.json"; }
 broker_is() { [ "$(bridge_status -B 2 | jq -r .broker 2>/dev/null)" = "$1" ]; }
@@ -61,18 +63,21 @@ check "the bridge did not put an online state over the refused host" bash -c \
 kill -STOP "${PIDS[broker]}"
 "$COAP_CLIENT" -B 20 -v 7 -m post -t 110 -f "$(pack out-3 3)" "$COAP/t/out-3/metrics" >"$WORK/frozen.log" 2>"$WORK/frozen.err" &
 PIDS[frozen]=$!
-empty_ack() { grep -qE '^v:1 t:ACK c:0\.00 ' "$WORK/frozen.log"; }
+empty_ack() { grep -qE '^v:1 t:ACK c:0\.00 ' "$WORK/frozen.log" 2>/dev/null; }
 check "a POST to a frozen broker gets its empty ACK at once" wait_until 5 empty_ack
 pending_one() { [ "$(bridge_status -B 2 | jq -r .pending)" = 1 ]; }
 check "/status: one request pending for its PUBACK" wait_until 5 pending_one
 check "no 2.04 before the PUBACK" bash -c "! grep -qE '^v:1 t:(ACK|CON) c:2\.04 ' '$WORK/frozen.log'"
+out=$(coap_post "$COAP/t/out-busy/metrics" 110 "$(pack out-busy 9)")
+check "with max_pending (1) requests waiting, the next POST is 5.03 at once" test "$(coap_code "$out")" = 5.03
+check "... with Max-Age 10" grep -qE 'Max-Age:10( |,|\])' "$WORK/coap-last.pdu"
 stop broker KILL
 wait "${PIDS[frozen]}"
 unset 'PIDS[frozen]'
 check "when the connection drops the waiting POST gets 5.03 (a separate response)" \
     grep -qE '^v:1 t:(CON|NON) c:5\.03 ' "$WORK/frozen.log"
 check "... not a 2.04" bash -c "! grep -qE '^v:1 t:(ACK|CON) c:2\.04 ' '$WORK/frozen.log'"
-check "/status: nothing pending, 4 refused for the broker" jq_true '.pending == 0 and .rejected.broker_unavailable == 4' < <(bridge_status)
+check "/status: nothing pending, 5 refused for the broker" jq_true '.pending == 0 and .rejected.broker_unavailable == 5' < <(bridge_status)
 
 start_broker || exit 1
 check "the bridge reconnects after the broker was killed" wait_until 15 broker_is connected
@@ -81,10 +86,41 @@ check "and the next POST is 2.04" test "$(coap_code "$out")" = 2.04
 check "... and published" wait_until 10 bash -c "grep -q '^updraft/v1/out-4/metrics ' '$WORK/mq.txt'"
 check "out-1, out-2, out-4 were each published once" bash -c \
     "[ \$(grep -c '^updraft/v1/out-1/metrics ' '$WORK/mq.txt') -eq 1 ] && [ \$(grep -c '^updraft/v1/out-2/metrics ' '$WORK/mq.txt') -eq 1 ] && [ \$(grep -c '^updraft/v1/out-4/metrics ' '$WORK/mq.txt') -eq 1 ]"
+check "the busy refusal was not published" bash -c "! grep -q '^updraft/v1/out-busy/metrics ' '$WORK/mq.txt'"
+
+# A PUBACK that does not come within puback_timeout (3 s): 5.03, then the late PUBACK of an
+# answered request is ignored and the bridge carries on.
+kill -STOP "${PIDS[broker]}"
+started=$SECONDS
+out=$(coap_post "$COAP/t/out-5/metrics" 110 "$(pack out-5 5)" -B 15)
+took=$((SECONDS - started))
+kill -CONT "${PIDS[broker]}"
+check "no PUBACK within puback_timeout: 5.03 (after ${took}s)" test "$(coap_code "$out")" = 5.03
+check "... not before puback_timeout, nor long after" bash -c "[ $took -ge 2 ] && [ $took -le 8 ]"
+out=$(coap_post "$COAP/t/out-6/metrics" 110 "$(pack out-6 6)")
+check "after the late PUBACK the next POST is 2.04" test "$(coap_code "$out")" = 2.04
+
+# A broker that refuses the message (ACL: PUBACK reason 0x87, not authorized): 5.03. (Only
+# out-ok/ is writable; libmosquitto 2.0.11 drops the connection after such a PUBACK, the
+# bridge reconnects.)
+printf 'topic read updraft/v1/#\ntopic readwrite updraft/v1/out-ok/#\ntopic readwrite probe/#\n' >"$WORK/acl"
+check "mosquitto stops (to restart with an ACL)" stop broker TERM
+BROKER_EXTRA="acl_file $WORK/acl" start_broker || exit 1
+check "the bridge reconnects to the broker with the ACL" wait_until 15 broker_is connected
+out=$(coap_post "$COAP/t/out-ok/metrics" 110 "$(pack out-ok 7)")
+check "an allowed topic: 2.04" test "$(coap_code "$out")" = 2.04
+out=$(coap_post "$COAP/t/out-denied/metrics" 110 "$(pack out-denied 8)")
+check "a topic the broker refuses (PUBACK 0x87): 5.03" test "$(coap_code "$out")" = 5.03
+check "... with Max-Age 10" grep -qE 'Max-Age:10( |,|\])' "$WORK/coap-last.pdu"
+check "the bridge is connected again after the refusal" wait_until 15 broker_is connected
+out=$(coap_post "$COAP/t/out-ok/metrics" 110 "$(pack out-ok 9)")
+check "an allowed topic after the refusal: 2.04" test "$(coap_code "$out")" = 2.04
+check "nothing of out-denied was published" bash -c "! grep -q '^updraft/v1/out-denied/' '$WORK/mq.txt'"
+
 status=$(bridge_status)
 echo "# status: $status"
-check "/status: connected, and no rejection but the 4 for the broker" jq_true \
-    '.broker == "connected" and .rejected.broker_unavailable == 4 and ([.rejected[]] | add) == 4' <<<"$status"
+check "/status: connected, and no rejection but the 7 for the broker" jq_true \
+    '.broker == "connected" and .pending == 0 and .rejected.broker_unavailable == 7 and ([.rejected[]] | add) == 7' <<<"$status"
 check "the bridge is alive" kill -0 "${PIDS[bridge]}"
 check "the bridge stops cleanly on SIGTERM (status 0, no leak)" stop bridge TERM
 finish

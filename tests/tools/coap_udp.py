@@ -8,7 +8,7 @@ path coap-client would normalise ("..").
                 [--mid N] [--token HEX] [--path t/h/metrics | --seg SEG ...] [--cf N]
                 [--block1 NUM:MORE:SIZE] [--size1 N] [--file F | --data TEXT]
                 [--offset N] [--length N] [--burst K] [--again] [--wait S]
-                [--until final|any] [--linger S]
+                [--until final|any] [--linger S] [--blocks SIZE]
 
 Sends the request --burst times back to back (default 1), then prints every datagram that
 comes back, one JSON object a line (type, code, mid, token, options by name, payload), and
@@ -17,6 +17,8 @@ a code arrives (--until final: class 2..5 other than 2.31 Continue; any: any cod
 or after --wait seconds (default 5), then reads on for --linger seconds (answers to the other
 copies of a burst). With --again it then sends the same datagram once more
 and waits the same way. --offset/--length cut the payload out of the file (a Block1 block).
+With --blocks SIZE the payload goes as a whole Block1 transfer instead, block after block over
+one socket (one CoAP session), each once the previous one is answered 2.31.
 A final line {"done":true,"answered":BOOL,"sent":N} says whether the wait ended on a response.
 Exit status 0, 2 on usage errors."""
 import argparse
@@ -146,10 +148,48 @@ def wait(sock, deadline, until, sent_no):
         msg = decode(data)
         msg["after_send"] = sent_no
         print(json.dumps(msg), flush=True)
+        global LAST
+        LAST = msg
         if msg.get("type") == "CON":
             sock.send(encode(TYPES["ack"], 0, msg["mid"], b"", [], b""))
         if (msg.get("type") == "RST" and until != "never") or is_done(msg, until):
             return msg.get("type") != "RST"
+
+
+def send_blocks(sock, args, options, mid, token, payload):
+    """A whole Block1 transfer over one socket (one session): block n+1 goes once block n is
+    answered 2.31; stops at the first other answer or a timeout."""
+    size = args.blocks
+    count = max(1, (len(payload) + size - 1) // size)
+    answered = False
+    for num in range(count):
+        more = num + 1 < count
+        block_options = options + [(27, block_value("%d:%d:%d" % (num, more, size)))]
+        datagram = encode(TYPES[args.type], METHODS[args.method], (mid + num) & 0xFFFF, token,
+                          block_options, payload[num * size:(num + 1) * size])
+        sock.send(datagram)
+        last = {}
+        answered = wait_last(sock, time.monotonic() + args.wait, "any", num + 1, last)
+        if not answered or (more and last.get("code") != "2.31"):
+            break
+        if not more and last.get("code") == "2.31":
+            answered = wait(sock, time.monotonic() + args.wait, "final", num + 1)
+    print(json.dumps({"done": True, "answered": answered, "sent": num + 1, "blocks": count,
+                      "token": token.hex()}), flush=True)
+    return 0
+
+
+def wait_last(sock, deadline, until, sent_no, last):
+    """wait(), keeping the message that ended the wait in last."""
+    global LAST
+    LAST = None
+    answered = wait(sock, deadline, until, sent_no)
+    if LAST is not None:
+        last.update(LAST)
+    return answered
+
+
+LAST = None
 
 
 def main():
@@ -173,6 +213,9 @@ def main():
     ap.add_argument("--again", action="store_true")
     ap.add_argument("--wait", type=float, default=5.0)
     ap.add_argument("--until", choices=["final", "any"], default="final")
+    ap.add_argument("--blocks", type=int, default=None,
+                    help="send the whole payload as a Block1 transfer of this block size, one "
+                         "block after the other's answer (Size1 only when --size1 is given)")
     ap.add_argument("--linger", type=float, default=0.0,
                     help="after each wait, go on reading this long (answers to copies)")
     args = ap.parse_args()
@@ -199,6 +242,8 @@ def main():
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect((args.addr, args.port))
     sent = 0
+    if args.blocks is not None:
+        return send_blocks(sock, args, options, mid, token, payload)
     for _ in range(args.burst):
         sock.send(datagram)
         sent += 1
