@@ -3,11 +3,12 @@
 # coap-client-openssl POSTs the RFC 8428 example packs (../shared/senml-rfc8428) as SenML
 # JSON (110) and CBOR (112), their times moved to an hour ago; each answer is 2.04, each pack
 # is republished on updraft/v1/<host>/metrics resolving to exactly its *.gen.resolved.json,
-# and the hub's query API returns exactly those names, units, times and values. Then the
-# updraft shape (bn <host>/, bid/sq and the hub's ack back through GET /t/<host>/ack),
-# heartbeat, inventory (retained), state, the offline state after missed heartbeats,
-# GET /status counters, GET /t/<host>/config with Observe following a retained config, and
-# Block1: a 5 KB pack posted in 64-byte blocks arrives whole.
+# and the hub's query API returns exactly those names, units, times and values; a pack with
+# no time gets the bridge's clock. Then the updraft shape (bn <host>/, bid/sq, the hub's ack
+# back through GET /t/<host>/ack, also observed), heartbeat (CBOR and JSON), inventory
+# (retained), state, the offline state after missed heartbeats (--bridge.offline_after=3s)
+# and online again, GET /t/<host>/config with Observe following a retained config, Block1: a
+# 6 KB pack posted in 64-byte blocks arrives whole, and GET /status counters match.
 source "$(dirname "$0")/lib.sh"
 
 SHIFT=$BUILD/tests/tools/senml_shift

@@ -160,8 +160,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "senml_shift: %s: %s\n", paths[0], strerror(-rc));
         return 1;
     }
-    int is_json = in_format != NULL ? strcmp(in_format, "json") == 0
-                                    : looks_like_json(input, input_len);
+    int is_json =
+        in_format != NULL ? strcmp(in_format, "json") == 0 : looks_like_json(input, input_len);
     struct senml_pack *pack = NULL;
     struct senml_error err = {0};
     int64_t now_ms = (int64_t)llround(now_s * 1000.0);
