@@ -4,7 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,10 +284,42 @@ static void periodic(struct bridge *b, int64_t now)
     }
 }
 
-static bool readable_now(int fd)
+/* The loop's own descriptors share libcoap's epoll set (coap_context_get_coap_fd); their
+ * events carry these markers, every other event is libcoap's (coap_io_do_epoll). */
+static char mark_signal, mark_mqtt;
+
+/* Keeps the broker socket (new with each connection) registered, with EPOLLOUT while
+ * libmosquitto has bytes to write. */
+static void sync_mqtt_fd(struct bridge *b, int epfd)
 {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+    int fd = bridge_mqtt_fd(b);
+    bool out = fd >= 0 && bridge_mqtt_want_write(b);
+    if (fd == b->mqtt_fd_polled && out == b->mqtt_fd_pollout)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = &mark_mqtt};
+    if (fd == b->mqtt_fd_polled)
+        (void)epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    else {
+        if (b->mqtt_fd_polled >= 0)
+            (void)epoll_ctl(epfd, EPOLL_CTL_DEL, b->mqtt_fd_polled, NULL);
+        if (fd >= 0)
+            (void)epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    b->mqtt_fd_polled = fd;
+    b->mqtt_fd_pollout = out;
+}
+
+/* libcoap reads one datagram per event: read on (up to a batch) while more are queued, with
+ * the broker socket corked so the batch's PUBLISHes leave together. */
+static void coap_events(struct bridge *b, struct epoll_event *evs, int n)
+{
+    bridge_mqtt_cork(b, true);
+    for (int i = 0; i < COAP_READS_PER_WAKE; i++) {
+        coap_io_do_epoll(b->coap, evs, (size_t)n);
+        if (!bridge_coap_more_to_read(b))
+            break;
+    }
+    bridge_mqtt_cork(b, false);
 }
 
 int bridge_run(struct bridge *b, const sigset_t *stop_signals)
@@ -295,42 +327,64 @@ int bridge_run(struct bridge *b, const sigset_t *stop_signals)
     int sfd = signalfd(-1, stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)
         return -errno;
-    int coap_fd = coap_context_get_coap_fd(b->coap);
+    int epfd = coap_context_get_coap_fd(b->coap);
+    struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &mark_signal};
+    if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &sev) != 0) {
+        log_error("libcoap has no epoll descriptor to wait on");
+        close(sfd);
+        return -ENOTSUP;
+    }
+    b->mqtt_fd_polled = -1;
+    bool busy = false;
+    int64_t last_prepare_ms = 0;
+    unsigned wait_ms = 0;
     for (;;) {
         int64_t now = clock_mono_ms();
         periodic(b, now);
-        /* Runs due retransmissions and triggered separate responses, reads what is there. */
-        coap_tick_t ticks;
-        coap_ticks(&ticks);
-        unsigned wait_ms = coap_io_prepare_epoll(b->coap, ticks);
+        sync_mqtt_fd(b, epfd);
+        /* libcoap's timers (retransmissions, observe notifications, idle sessions) cost a walk
+         * over every session: under load once a millisecond, always before going idle. */
+        if (!busy || now - last_prepare_ms >= 1) {
+            coap_tick_t ticks;
+            coap_ticks(&ticks);
+            wait_ms = coap_io_prepare_epoll(b->coap, ticks);
+            last_prepare_ms = now;
+        }
         int timeout = wait_ms == 0 || wait_ms > LOOP_MAX_WAIT_MS ? LOOP_MAX_WAIT_MS : (int)wait_ms;
-        struct pollfd fds[3] = {
-            {.fd = sfd, .events = POLLIN},
-            {.fd = coap_fd, .events = POLLIN},
-            {.fd = bridge_mqtt_fd(b), .events = POLLIN},
-        };
-        if (bridge_mqtt_want_write(b))
-            fds[2].events |= POLLOUT;
-        int n = poll(fds, 3, timeout);
+        if (busy && timeout > 1)
+            timeout = 1;
+        struct epoll_event evs[16], coap_evs[16];
+        int n = epoll_wait(epfd, evs, 16, timeout);
         if (n < 0 && errno != EINTR) {
             int e = errno;
             close(sfd);
             return -e;
         }
-        if (n > 0 && (fds[0].revents & POLLIN)) {
+        bool stop = false, mqtt_in = false, mqtt_out = false;
+        int nc = 0;
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == &mark_signal)
+                stop = true;
+            else if (evs[i].data.ptr == &mark_mqtt) {
+                mqtt_in = (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+                mqtt_out = (evs[i].events & EPOLLOUT) != 0;
+            } else
+                coap_evs[nc++] = evs[i];
+        }
+        if (stop) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 log_info("signal %u: stopping", si.ssi_signo);
             break;
         }
-        for (int i = 0; i < COAP_READS_PER_WAKE; i++) {
-            coap_io_process(b->coap, COAP_IO_NO_WAIT);
-            if (!readable_now(coap_fd))
-                break;
-        }
-        bridge_mqtt_io(b, clock_mono_ms(), n > 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)),
-                       n > 0 && (fds[2].revents & POLLOUT));
+        busy = n > 0;
+        if (nc > 0)
+            coap_events(b, coap_evs, nc);
+        bridge_mqtt_io(b, clock_mono_ms(), mqtt_in, mqtt_out);
     }
+    if (b->mqtt_fd_polled >= 0)
+        (void)epoll_ctl(epfd, EPOLL_CTL_DEL, b->mqtt_fd_polled, NULL);
+    (void)epoll_ctl(epfd, EPOLL_CTL_DEL, sfd, NULL);
     close(sfd);
     return 0;
 }

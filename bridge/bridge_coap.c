@@ -1,9 +1,15 @@
 /* The bridge's CoAP server (libcoap 4.3.1): endpoints, DTLS-PSK, the per-host resources,
- * and the answer rule — 2.04 only after the broker's PUBACK, as a separate response
- * (libcoap's async: an empty ACK at once, the answer when the PUBACK comes). Retransmitted
- * requests are answered from the dedupe cache and never published twice. */
+ * and the answer rule — 2.04 only after the broker's PUBACK. The handler of a POST publishes
+ * and leaves no response (code 0, type NON: libcoap sends nothing, not even an empty ACK);
+ * when the PUBACK comes (typically well under a millisecond on a local broker, at most
+ * [coap] puback_timeout, far inside the device's retransmission window), the bridge sends the
+ * answer itself, piggybacked on the ACK of the request's message id. One datagram each way,
+ * no separate response to acknowledge. A retransmission while we wait is dropped (the answer
+ * will ACK it); one after the answer gets the same answer again from the dedupe cache. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,21 +94,6 @@ static bool allowed_for(coap_session_t *session, const char *host, char *diag, s
 
 /* --- POST /t/<host>/<kind> ------------------------------------------------------------ */
 
-/* The triggered copy of a request whose PUBACK came (or failed): send its answer. */
-static void answer_pending(struct bridge *b, struct bridge_pending *p, coap_pdu_t *response)
-{
-    int max_age = p->code == 503 ? (int)(b->cfg->coap_retry_after_ms / 1000) : 0;
-    if (p->code == 204) {
-        b->stats.published++;
-        answer(response, 204, 0, NULL);
-    } else {
-        bridge_reject(b, REJECT_BROKER_UNAVAILABLE, p->host->id, "broker unavailable");
-        answer(response, p->code, max_age, "broker unavailable");
-    }
-    dedupe_done(b->dedupe, p->peer, p->peer_len, p->coap_mid, p->code, max_age, clock_mono_ms());
-    bridge_pending_free(b, p);
-}
-
 /* Host bookkeeping for an accepted POST: heartbeat time, boot id, online state. */
 static void note_post(struct bridge *b, struct bridge_host *h, enum payload_kind kind,
                       const struct payload_result *res)
@@ -117,6 +108,13 @@ static void note_post(struct bridge *b, struct bridge_host *h, enum payload_kind
         h->online = res->online;
     else if (!h->online)
         bridge_publish_state(b, h, true, NULL);
+}
+
+/* Leaves the response empty so libcoap sends nothing: code 0 on a NON is dropped. */
+static void silence(coap_pdu_t *response)
+{
+    coap_pdu_set_code(response, COAP_EMPTY_CODE);
+    coap_pdu_set_type(response, COAP_MESSAGE_NON);
 }
 
 /* Publishes res for h and parks the request until the PUBACK. */
@@ -134,10 +132,7 @@ static void publish_and_wait(struct bridge *b, struct bridge_host *h, enum paylo
         return;
     }
     struct bridge_pending *p = bridge_pending_add(b, mid);
-    coap_async_t *async = p ? coap_register_async(session, request, 0) : NULL;
-    if (async == NULL) { /* out of memory: published, but we cannot wait for it */
-        if (p)
-            bridge_pending_free(b, p);
+    if (p == NULL) { /* out of memory: published, but we cannot wait for it */
         refuse(response, REJECT_BROKER_UNAVAILABLE, 503, h->id, "bridge out of memory");
         return;
     }
@@ -147,31 +142,25 @@ static void publish_and_wait(struct bridge *b, struct bridge_host *h, enum paylo
     memcpy(p->token, token.s, p->token_len);
     p->peer_len = peer_key(session, p->peer);
     p->coap_mid = (uint16_t)coap_pdu_get_mid(request);
+    p->con = coap_pdu_get_type(request) == COAP_MESSAGE_CON;
+    coap_opt_iterator_t it;
+    coap_opt_t *block1 = coap_check_option(request, COAP_OPTION_BLOCK1, &it);
+    if (block1 != NULL && coap_opt_length(block1) <= sizeof p->block1) {
+        p->has_block1 = true;
+        p->block1_len = coap_opt_length(block1);
+        memcpy(p->block1, coap_opt_value(block1), p->block1_len);
+    }
     p->host = h;
     p->kind = kind;
-    coap_async_set_app_data(async, p);
     (void)dedupe_insert(b->dedupe, p->peer, p->peer_len, p->coap_mid, clock_mono_ms());
-    /* No response code: libcoap sends the empty ACK now; the answer follows the PUBACK. */
+    silence(response);
 }
 
-/* A request we have seen before (retransmission), or the triggered copy of a parked one.
- * Returns true when handled. */
+/* A retransmission (same peer, same message id): never published again. Returns true when
+ * handled. */
 static bool seen_before(struct bridge *b, coap_session_t *session, const coap_pdu_t *request,
                         coap_pdu_t *response)
 {
-    coap_async_t *async = coap_find_async(session, coap_pdu_get_token(request));
-    struct bridge_pending *p = async ? coap_async_get_app_data(async) : NULL;
-    if (p != NULL) {
-        if (p->code != 0 && coap_pdu_get_mid(request) != p->coap_mid) {
-            answer_pending(b, p, response);
-            coap_async_set_app_data(async, NULL);
-        } else {
-            b->stats.duplicates++; /* a retransmission while we wait: another empty ACK */
-        }
-        return true;
-    }
-    if (async != NULL) /* parked, but its record is gone */
-        return true;
     uint8_t peer[DEDUPE_PEER_MAX];
     size_t peer_len = peer_key(session, peer);
     struct dedupe_entry *e = dedupe_find(b->dedupe, peer, peer_len,
@@ -181,6 +170,8 @@ static bool seen_before(struct bridge *b, coap_session_t *session, const coap_pd
     b->stats.duplicates++;
     if (e->state == DEDUPE_DONE)
         answer(response, e->code, e->max_age_s, e->code == 204 ? NULL : "broker unavailable");
+    else
+        silence(response); /* still waiting: the answer will ACK this copy too */
     return true;
 }
 
@@ -394,13 +385,26 @@ int bridge_coap_add_host(struct bridge *b, struct bridge_host *h)
 
 void bridge_coap_complete(struct bridge *b, struct bridge_pending *p)
 {
-    coap_bin_const_t token = {.length = p->token_len, .s = p->token};
-    coap_async_t *async = p->session ? coap_find_async(p->session, token) : NULL;
-    if (async != NULL && coap_async_get_app_data(async) == p) {
-        coap_async_trigger(async); /* the handler runs again and answers */
-        return;
+    int max_age = p->code == 503 ? (int)(b->cfg->coap_retry_after_ms / 1000) : 0;
+    coap_pdu_t *pdu = coap_pdu_init(p->con ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON, 0,
+                                    p->con ? p->coap_mid : coap_new_message_id(p->session),
+                                    coap_session_max_pdu_size(p->session));
+    if (pdu != NULL && coap_add_token(pdu, p->token_len, p->token)) {
+        if (p->has_block1)
+            coap_add_option(pdu, COAP_OPTION_BLOCK1, p->block1_len, p->block1);
+        if (p->code == 204) {
+            b->stats.published++;
+            answer(pdu, 204, 0, NULL);
+        } else {
+            bridge_reject(b, REJECT_BROKER_UNAVAILABLE, p->host->id, "broker unavailable");
+            answer(pdu, p->code, max_age, "broker unavailable");
+        }
+        if (coap_send(p->session, pdu) == COAP_INVALID_MID)
+            log_debug("answer to %s could not be sent", p->host->id);
+    } else if (pdu != NULL) {
+        coap_delete_pdu(pdu);
     }
-    dedupe_done(b->dedupe, p->peer, p->peer_len, p->coap_mid, p->code, 0, clock_mono_ms());
+    dedupe_done(b->dedupe, p->peer, p->peer_len, p->coap_mid, p->code, max_age, clock_mono_ms());
     bridge_pending_free(b, p);
 }
 
@@ -478,6 +482,43 @@ static int listen_on(struct bridge *b, uint16_t port, coap_proto_t proto)
     return 0;
 }
 
+#define UDP_RCVBUF (4 << 20)
+
+/* libcoap 4.3.1 does not hand out its endpoint sockets: find them by their bound port, to
+ * give them a receive buffer that holds a burst (capped by net.core.rmem_max) and to know
+ * when a datagram still waits. */
+static void find_udp_fds(struct bridge *b)
+{
+    for (int fd = 3; fd < 1024 && b->udp_fd_count < 2; fd++) {
+        int type = 0;
+        socklen_t tl = sizeof type;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM ||
+            getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+            continue;
+        unsigned port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                        : ss.ss_family == AF_INET6
+                            ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                            : 0;
+        if (port == 0 || (port != b->cfg->coap_port && port != b->cfg->coap_dtls_port))
+            continue;
+        int size = UDP_RCVBUF;
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        b->udp_fds[b->udp_fd_count++] = fd;
+    }
+}
+
+bool bridge_coap_more_to_read(const struct bridge *b)
+{
+    for (size_t i = 0; i < b->udp_fd_count; i++) {
+        int pending = 0;
+        if (ioctl(b->udp_fds[i], FIONREAD, &pending) == 0 && pending > 0)
+            return true;
+    }
+    return false;
+}
+
 static int setup_dtls(struct bridge *b)
 {
     if (!coap_dtls_is_supported()) {
@@ -524,6 +565,7 @@ int bridge_coap_start(struct bridge *b)
         rc = listen_on(b, (uint16_t)b->cfg->coap_dtls_port, COAP_PROTO_DTLS);
     if (rc != 0)
         return rc;
+    find_udp_fds(b);
     coap_resource_t *u = coap_resource_unknown_init2(unknown, 0);
     coap_register_handler(u, COAP_REQUEST_GET, unknown);
     coap_register_handler(u, COAP_REQUEST_POST, unknown);

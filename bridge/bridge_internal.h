@@ -42,11 +42,17 @@ struct bridge_host {
     struct bridge_host *next;     /* hash chain */
 };
 
-/* A request published and waiting for its PUBACK. */
+/* A request published and waiting for its PUBACK. libcoap sent nothing for it (the handler
+ * left no response); the answer goes out when the PUBACK comes: an ACK with the request's
+ * message id (piggybacked) for a CON, a NON for a NON. */
 struct bridge_pending {
     coap_session_t *session; /* referenced while we wait */
     uint8_t token[8];
     size_t token_len;
+    bool con;                /* the request was confirmable */
+    uint8_t block1[4];       /* the last block's Block1 option, echoed in the answer */
+    size_t block1_len;
+    bool has_block1;
     uint8_t peer[DEDUPE_PEER_MAX];
     size_t peer_len;
     uint16_t coap_mid;       /* the request's message id (the dedupe key) */
@@ -69,6 +75,10 @@ struct bridge {
     struct bridge_config *cfg;
     coap_context_t *coap;
     struct mosquitto *mosq;
+    int mqtt_fd_polled;      /* the MQTT socket as registered in the loop's epoll set, or -1 */
+    bool mqtt_fd_pollout;
+    int udp_fds[2];          /* libcoap's endpoint sockets (found by their port) */
+    size_t udp_fd_count;
     bool mqtt_connected;
     int64_t mqtt_next_attempt_ms, mqtt_backoff_ms;
     struct psk_table psk;
@@ -99,9 +109,11 @@ void bridge_status_json(const struct bridge *b, char *out, size_t size);
 int bridge_coap_start(struct bridge *b) __attribute__((warn_unused_result));
 int bridge_coap_add_host(struct bridge *b, struct bridge_host *h)
     __attribute__((warn_unused_result));
-/* A pending request got its answer (code set): schedules the separate response. */
+/* A pending request got its answer (code set): sends it and frees p. */
 void bridge_coap_complete(struct bridge *b, struct bridge_pending *p);
 void bridge_coap_stop(struct bridge *b);
+/* True when an endpoint socket holds a datagram not read yet. */
+bool bridge_coap_more_to_read(const struct bridge *b);
 
 /* bridge_mqtt.c */
 int bridge_mqtt_start(struct bridge *b) __attribute__((warn_unused_result));
@@ -114,6 +126,9 @@ int bridge_mqtt_publish(struct bridge *b, const char *topic, const void *payload
                         bool retain, int *mid) __attribute__((warn_unused_result));
 void bridge_mqtt_subscribe_host(struct bridge *b, struct bridge_host *h);
 void bridge_mqtt_stop(struct bridge *b);
+/* TCP_CORK on the broker socket while a batch of requests is handled: their PUBLISHes leave
+ * in as few segments as fit, and the broker wakes once for them. */
+void bridge_mqtt_cork(struct bridge *b, bool on);
 
 /* Pending requests (bridge.c). */
 struct bridge_pending *bridge_pending_add(struct bridge *b, int mqtt_mid);

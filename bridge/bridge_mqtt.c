@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +119,9 @@ static int new_client(struct bridge *b)
         return -ENOMEM;
     mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, MQTT_SEND_MAXIMUM);
+    /* Each PUBLISH is written at once: with Nagle on, a PUBLISH written in two pieces waits for
+     * the broker's delayed ACK (40 ms), and so does the device's 2.04. */
+    mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(b->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
@@ -204,6 +210,14 @@ void bridge_mqtt_subscribe_host(struct bridge *b, struct bridge_host *h)
     char *subs[2] = {ack, config};
     if (mosquitto_subscribe_multiple(b->mosq, NULL, 2, subs, 1, 0, NULL) == MOSQ_ERR_SUCCESS)
         h->subscribed = true;
+}
+
+void bridge_mqtt_cork(struct bridge *b, bool on)
+{
+    int fd = b->mosq && b->mqtt_connected ? mosquitto_socket(b->mosq) : -1;
+    int v = on;
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 void bridge_mqtt_stop(struct bridge *b)

@@ -41,6 +41,8 @@ autosave_interval 60
 # no count limit, a byte bound instead.
 max_queued_messages 0
 max_queued_bytes 268435456
+# Small packets (PUBACKs) go out at once, not after a delayed ACK (40 ms).
+set_tcp_nodelay true
 user $(id -un)
 log_dest file $RUN_DIR/mosquitto.log
 CONF

@@ -61,6 +61,8 @@ persistence true
 persistence_location $WORK/mosquitto/
 max_queued_messages 0
 max_queued_bytes 268435456
+# Small packets (PUBACKs) go out at once, not after a delayed ACK (40 ms).
+set_tcp_nodelay true
 user $(id -un)
 log_dest file $WORK/mosquitto.log
 ${BROKER_EXTRA:-}
