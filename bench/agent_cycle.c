@@ -1,7 +1,8 @@
 /* Benchmark: one collection cycle of the agent, in-process, against the real /proc: every
  * collector of the table below, then agent_pack_encode (SenML JSON), CYCLES times back to back
  * with no sleep (what the agent does every interval, minus the publish). Then one more cycle
- * after 1 s, when every rate has a delta as at the agent's interval, gives the pack's size.
+ * after 1 s, when every rate has a delta as at the agent's interval, gives the pack's size as
+ * SenML JSON, as SenML CBOR, and as the CoAP datagrams that would carry it (bench/coap_wire.h).
  * Prints "name value unit" lines.
  * usage: agent_cycle [CYCLES]    (default 2000) */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/coap_wire.h"
 #include "common/clock.h"
 #include "common/senml.h"
 #include "common/senml_cbor.h"
@@ -165,6 +167,34 @@ static size_t cbor_bytes(const struct bench *b)
     return n;
 }
 
+/* The bytes of the CoAP datagrams that carry a CBOR body of cbor bytes as a CON POST
+ * /t/<host>/metrics (4-byte token, default port: no Uri-Port): one datagram when it fits
+ * COAP_MAX_BLOCK bytes, else Block1 blocks of 1024 with Size1 and Request-Tag on each, as
+ * libcoap 4.3.1 sends them. Sets *overhead to a single datagram's header, token, options and
+ * payload marker, *blocks to the datagrams; 0 when a header does not fit. */
+static size_t coap_wire_bytes(const char *host, size_t cbor, size_t *overhead, size_t *blocks)
+{
+    uint8_t head[128], token[4] = {0};
+    *overhead = coap_post_metrics_header(head, sizeof head, 0, token, sizeof token, host, NULL);
+    *blocks = cbor <= COAP_MAX_BLOCK ? 1 : (cbor + COAP_MAX_BLOCK - 1) / COAP_MAX_BLOCK;
+    if (*blocks == 1)
+        return *overhead > 0 ? *overhead + cbor : 0;
+    size_t total = 0;
+    for (size_t n = 0; n < *blocks; n++) {
+        struct coap_block1 block = {.num = (uint32_t)n,
+                                    .size1 = (uint32_t)cbor,
+                                    .request_tag = 0x20db892a,
+                                    .more = n + 1 < *blocks,
+                                    .szx = 6};
+        size_t len =
+            coap_post_metrics_header(head, sizeof head, 0, token, sizeof token, host, &block);
+        if (len == 0)
+            return 0;
+        total += len + (block.more ? COAP_MAX_BLOCK : cbor - n * COAP_MAX_BLOCK);
+    }
+    return total;
+}
+
 int main(int argc, char **argv)
 {
     long cycles = DEFAULT_CYCLES;
@@ -211,6 +241,14 @@ int main(int argc, char **argv)
         printf("agent_pack_bytes_cbor %zu B\n", cbor);
         printf("agent_pack_bytes_per_sample_cbor %.1f B/sample\n",
                (double)cbor / (double)b.batch->count);
+        size_t overhead, blocks, wire = coap_wire_bytes(b.host, cbor, &overhead, &blocks);
+        if (wire > 0) {
+            printf("agent_coap_post_overhead_bytes %zu B\n", overhead);
+            printf("agent_coap_datagrams %zu datagrams\n", blocks);
+            printf("agent_coap_bytes %zu B\n", wire);
+            printf("agent_coap_bytes_per_sample %.1f B/sample\n",
+                   (double)wire / (double)b.batch->count);
+        }
     }
     exit_code = 0;
 out:

@@ -7,9 +7,13 @@
  * publish: builds every pack first (SenML JSON by common/senml_json_encode.c as the agent sends
  * it: bn "<host>/", bt, bid, sq, one host's records, labels on some), then publishes them with
  * at most --window unacknowledged; each host's packs are 1 s apart, ending now, so every sample
- * is distinct and recent. subscribe: counts messages on <root>/v1/+/metrics until --count, with
- * the hub's client settings (receive maximum 20 is libmosquitto's default, which the hub keeps).
- * Prints "name value unit" lines; rates are timed with the monotonic clock. Exit 1 on timeout.
+ * is distinct and recent (bench/flood_packs.h, the packs bench/coap_flood.c sends as CBOR).
+ * subscribe: counts messages on <root>/v1/+/metrics until --count, with the hub's client
+ * settings (receive maximum 20 is libmosquitto's default, which the hub keeps), and the distinct
+ * packs among them (topic + bid + sq: a duplicate or a lost pack shows as distinct < --count).
+ * Prints "name value unit" lines; rates are timed with the monotonic clock; *_cpu_s is the
+ * process' CPU time (all threads) from the first publish, or from the SUBACK, to the end.
+ * Exit 1 on timeout.
  * (<mosquitto.h> outside common/mqtt_client.c: a bench of the broker itself, allowed in bench/.) */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,11 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/flood_packs.h"
 #include "common/clock.h"
-#include "common/senml_json.h"
 #include "common/topic.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -35,8 +40,10 @@ struct flood {
     pthread_cond_t cond;
     bool connected, subscribed, lost;
     int connect_reason;
-    uint64_t inflight, acked, refused, received, target;
+    uint64_t inflight, acked, refused, received, distinct, target;
     int64_t first_ms, last_ms; /* monotonic */
+    uint64_t *seen;            /* subscribe: open-addressing set of pack keys (0: empty slot) */
+    size_t seen_mask;
 };
 
 struct options {
@@ -45,188 +52,46 @@ struct options {
     int64_t packs, hosts, samples, window, count, timeout_s, receive_max;
 };
 
-/* One host's series as our agent reports them (docs/metrics.md, hostmetrics_gen.py): 100. */
-struct family {
-    const char *name;
-    const char *label_key; /* NULL: the values go into the name ("cpu.core.3"), if any */
-    const char *label_values[8];
-    bool integer;
-};
-
-static const struct family FAMILIES[] = {
-    {"cpu.utilization", NULL, {NULL}, false},
-    {"cpu.core", NULL, {"0", "1", "2", "3", "4", "5", "6", "7"}, false},
-    {"cpu.core", NULL, {"8", "9", "10", "11", "12", "13", "14", "15"}, false},
-    {"cpu.core", NULL, {"16", "17", "18", "19", "20", "21", "22", "23"}, false},
-    {"cpu.core", NULL, {"24", "25", "26", "27", "28", "29", "30", "31"}, false},
-    {"cpu.user_pct", NULL, {NULL}, false},
-    {"cpu.system_pct", NULL, {NULL}, false},
-    {"cpu.iowait_pct", NULL, {NULL}, false},
-    {"cpu.steal_pct", NULL, {NULL}, false},
-    {"cpu.load1", NULL, {NULL}, false},
-    {"cpu.load5", NULL, {NULL}, false},
-    {"cpu.load15", NULL, {NULL}, false},
-    {"mem.used_pct", NULL, {NULL}, false},
-    {"mem.swap_pct", NULL, {NULL}, false},
-    {"mem.used_mb", NULL, {NULL}, true},
-    {"mem.available_mb", NULL, {NULL}, true},
-    {"mem.cache_mb", NULL, {NULL}, true},
-    {"disk.used_pct", "mount", {"/", "/var", "/data", "/home"}, false},
-    {"disk.inodes_used_pct", "mount", {"/", "/var", "/data", "/home"}, false},
-    {"disk.iops_read", "device", {"sda", "sdb", "nvme0n1"}, false},
-    {"disk.iops_write", "device", {"sda", "sdb", "nvme0n1"}, false},
-    {"disk.throughput_read_mbps", "device", {"sda", "sdb", "nvme0n1"}, false},
-    {"disk.throughput_write_mbps", "device", {"sda", "sdb", "nvme0n1"}, false},
-    {"disk.await_ms", "device", {"sda", "sdb", "nvme0n1"}, false},
-    {"net.rx_mbps", "iface", {"eth0", "eth1", "eth2"}, false},
-    {"net.tx_mbps", "iface", {"eth0", "eth1", "eth2"}, false},
-    {"net.rx_pps", "iface", {"eth0", "eth1", "eth2"}, false},
-    {"net.tx_pps", "iface", {"eth0", "eth1", "eth2"}, false},
-    {"net.errors", "iface", {"eth0", "eth1", "eth2"}, true},
-    {"net.drops", "iface", {"eth0", "eth1", "eth2"}, true},
-    {"net.sockets_active", NULL, {NULL}, true},
-    {"proc.top.cpu_pct", "rank", {"1", "2", "3", "4", "5"}, false},
-    {"proc.top.mem_mb", "rank", {"1", "2", "3", "4", "5"}, true},
-    {"gpu.utilization_pct", "gpu", {"0"}, false},
-    {"gpu.mem_used_mb", "gpu", {"0"}, true},
-    {"gpu.temp_c", "gpu", {"0"}, true},
-};
-
-/* The packs, encoded back to back before the clock starts. */
+/* The packs (bench/flood_packs.h) and each host's topic. */
 struct packs {
-    char *bytes;
-    size_t len, cap;
-    size_t *ends;
+    struct flood_packs packs;
     char (*topics)[TOPIC_MAX]; /* per host */
-    size_t count, hosts;
 };
 
-static void fail(const char *what)
+__attribute__((noreturn)) static void fail(const char *what)
 {
     fprintf(stderr, "mqtt_flood: %s\n", what);
     exit(2);
 }
 
-static void *xrealloc(void *p, size_t size)
-{
-    p = realloc(p, size);
-    if (p == NULL)
-        fail("out of memory");
-    return p;
-}
-
-static uint64_t xorshift(uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
-
-/* Fills recs[0..max) with one host's records (names "<host>/<metric>", freed by the caller)
- * and integer[] with which are integer series; returns how many. */
-static size_t host_records(const char *host, struct senml_record *recs, bool *integer, size_t max)
-{
-    size_t n = 0;
-    for (size_t f = 0; f < sizeof FAMILIES / sizeof FAMILIES[0]; f++) {
-        const struct family *fam = &FAMILIES[f];
-        for (size_t l = 0; l < 8 && (l == 0 || fam->label_values[l] != NULL) && n < max; l++) {
-            struct senml_record *r = &recs[n];
-            const char *value = fam->label_values[l];
-            memset(r, 0, sizeof *r);
-            r->kind = SENML_KIND_NUMBER;
-            size_t size = strlen(host) + strlen(fam->name) + 8;
-            r->name = xrealloc(NULL, size);
-            if (fam->label_key == NULL && value != NULL) {
-                snprintf(r->name, size, "%s/%s.%s", host, fam->name, value);
-            } else {
-                snprintf(r->name, size, "%s/%s", host, fam->name);
-            }
-            if (fam->label_key != NULL) { /* the encoder only reads labels */
-                r->labels[0].key = (char *)fam->label_key;
-                r->labels[0].value = (char *)value;
-                r->label_count = 1;
-            }
-            integer[n++] = fam->integer;
-        }
-    }
-    return n;
-}
-
-/* A bounded random walk, 2 decimals (or integers), as collected values look. */
-static double next_value(double previous, bool integer, uint64_t *rng)
-{
-    double step = (double)(xorshift(rng) % 2001) / 1000.0 - 1.0;
-    double v = fabs(previous + step * (integer ? 40.0 : 1.5));
-    if (v > (integer ? 65536.0 : 100.0))
-        v = integer ? 32768.0 : 50.0;
-    return integer ? round(v) : round(v * 100.0) / 100.0;
-}
-
-static void packs_add(struct packs *p, const struct senml_buf *buf)
-{
-    if (p->bytes == NULL || p->len + buf->len > p->cap) {
-        p->cap = (p->len + buf->len) * 2;
-        p->bytes = xrealloc(p->bytes, p->cap);
-    }
-    memcpy(p->bytes + p->len, buf->data, buf->len);
-    p->len += buf->len;
-    p->ends[p->count++] = p->len;
-}
-
-/* Pack i goes to host i % hosts as that host's sequence i / hosts + 1. */
 static void packs_build(struct packs *p, const struct options *o)
 {
-    size_t hosts = (size_t)o->hosts, per_host = ((size_t)o->packs + hosts - 1) / hosts;
-    size_t k = (size_t)o->samples;
-    struct senml_record *recs = xrealloc(NULL, hosts * k * sizeof *recs);
-    bool *integer = xrealloc(NULL, hosts * k * sizeof *integer);
-    char(*boot_ids)[17] = xrealloc(NULL, hosts * sizeof *boot_ids);
+    size_t hosts = (size_t)o->hosts;
     p->topics = xrealloc(NULL, hosts * sizeof *p->topics);
-    p->ends = xrealloc(NULL, (size_t)o->packs * sizeof *p->ends);
-    p->hosts = hosts;
-    int64_t base_ms = clock_wall_ms() - (int64_t)per_host * 1000;
-    uint64_t rng = 88172645463325252u ^ (uint64_t)base_ms;
     for (size_t h = 0; h < hosts; h++) {
-        char host[TOPIC_HOST_MAX + 1];
-        snprintf(host, sizeof host, "bench-%03zu", h);
-        if (topic_build(p->topics[h], TOPIC_MAX, o->root, host, TOPIC_KIND_METRICS) != 0 ||
-            host_records(host, &recs[h * k], &integer[h * k], k) != k)
-            fail("bad --root, or --samples beyond the records a host has");
-        snprintf(boot_ids[h], sizeof boot_ids[h], "%016" PRIx64, xorshift(&rng));
-        for (size_t r = 0; r < k; r++)
-            recs[h * k + r].value = (double)(xorshift(&rng) % 5000) / 100.0;
+        char host[32];
+        flood_host_name(host, sizeof host, h);
+        if (topic_build(p->topics[h], TOPIC_MAX, o->root, host, TOPIC_KIND_METRICS) != 0)
+            fail("bad --root");
     }
-    struct senml_buf buf = {0};
-    for (size_t i = 0; i < (size_t)o->packs; i++) {
-        size_t h = i % hosts, seq = i / hosts + 1;
-        struct senml_record *host_recs = &recs[h * k];
-        for (size_t r = 0; r < k; r++) {
-            host_recs[r].time_s = (double)(base_ms + (int64_t)(seq - 1) * 1000) / 1000.0;
-            host_recs[r].value = next_value(host_recs[r].value, integer[h * k + r], &rng);
-        }
-        struct senml_pack pack = {
-            .records = host_recs, .count = k, .boot_id = boot_ids[h], .has_seq = true, .seq = seq};
-        char base_name[TOPIC_HOST_MAX + 2];
-        snprintf(base_name, sizeof base_name, "bench-%03zu/", h);
-        buf.len = 0;
-        if (senml_json_encode(&pack, base_name, &buf) != 0)
-            fail("cannot encode a pack");
-        packs_add(p, &buf);
-    }
-    senml_buf_free(&buf);
-    for (size_t i = 0; i < hosts * k; i++)
-        free(recs[i].name);
-    free(recs);
-    free(integer);
-    free(boot_ids);
+    if (flood_packs_build(&p->packs, (size_t)o->packs, hosts, (size_t)o->samples,
+                          FLOOD_SENML_JSON) != 0)
+        fail("cannot encode a pack");
 }
 
 static void packs_free(struct packs *p)
 {
-    free(p->bytes);
-    free(p->ends);
+    flood_packs_free(&p->packs);
     free(p->topics);
+}
+
+/* CPU seconds of the process so far (all threads: libmosquitto's network thread included). */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int64_t mono_ms(void)
@@ -302,12 +167,75 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
     pthread_mutex_unlock(&f->lock);
 }
 
+/* FNV-1a of len bytes, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* The value after `"key":` in the payload (a string's text without its quotes, or a number),
+ * or NULL; *len is its length. */
+static const char *json_field(const char *payload, size_t size, const char *key, size_t *len)
+{
+    const char *v = memmem(payload, size, key, strlen(key));
+    if (v == NULL)
+        return NULL;
+    v += strlen(key);
+    const char *end = payload + size;
+    bool quoted = v < end && *v == '"';
+    v += quoted;
+    const char *e = v;
+    while (e < end && (quoted ? *e != '"' : (*e != ',' && *e != '}')))
+        e++;
+    *len = (size_t)(e - v);
+    return v;
+}
+
+/* A pack's identity: its topic (the host), bid and sq (which the bridge carries unchanged);
+ * the whole payload when it has neither. Never 0. */
+static uint64_t pack_key(const struct mosquitto_message *msg)
+{
+    const char *payload = msg->payload;
+    size_t size = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, bid_len = 0, sq_len = 0;
+    const char *bid = json_field(payload, size, "\"bid\":", &bid_len);
+    const char *sq = json_field(payload, size, "\"sq\":", &sq_len);
+    uint64_t h = fnv1a(0xcbf29ce484222325u, msg->topic, strlen(msg->topic));
+    if (bid == NULL && sq == NULL) {
+        h = fnv1a(h, payload, size);
+    } else {
+        h = fnv1a(h, bid != NULL ? bid : "", bid_len);
+        h = fnv1a(h, "/", 1);
+        h = fnv1a(h, sq != NULL ? sq : "", sq_len);
+    }
+    return h != 0 ? h : 1;
+}
+
+/* Adds key to the set (lock held); true when it was not there. A full set counts all. */
+static bool seen_add(struct flood *f, uint64_t key)
+{
+    if (f->seen == NULL)
+        return true;
+    for (size_t i = (size_t)key & f->seen_mask, n = 0; n <= f->seen_mask;
+         i = (i + 1) & f->seen_mask, n++) {
+        if (f->seen[i] == key)
+            return false;
+        if (f->seen[i] == 0) {
+            f->seen[i] = key;
+            return true;
+        }
+    }
+    return true;
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
     (void)mosq;
-    (void)msg;
     struct flood *f = obj;
+    uint64_t key = pack_key(msg);
     pthread_mutex_lock(&f->lock);
+    f->distinct += seen_add(f, key);
     int64_t now = mono_ms();
     if (f->received++ == 0)
         f->first_ms = now;
@@ -371,9 +299,10 @@ static int run_publish(struct flood *f, const struct options *o)
     struct mosquitto *mosq = flood_connect(f, o, NULL);
     struct timespec deadline = deadline_in(o->timeout_s * 1000);
     int64_t first_wall_ms = clock_wall_ms(), first_ms = mono_ms();
-    size_t start = 0, i = 0;
+    double cpu0 = cpu_s();
+    size_t start = 0, i = 0, host = 0; /* pack i is host i % hosts' */
     pthread_mutex_lock(&f->lock);
-    for (; i < p.count; i++) {
+    for (; i < p.packs.count; i++, host = host + 1 == p.packs.hosts ? 0 : host + 1) {
         while (f->inflight >= (uint64_t)o->window && !f->lost)
             if (pthread_cond_timedwait(&f->cond, &f->lock, &deadline) == ETIMEDOUT)
                 break;
@@ -381,15 +310,15 @@ static int run_publish(struct flood *f, const struct options *o)
             break;
         f->inflight++;
         pthread_mutex_unlock(&f->lock);
-        int rc = mosquitto_publish(mosq, NULL, p.topics[i % p.hosts], (int)(p.ends[i] - start),
-                                   p.bytes + start, 1, false);
+        int rc = mosquitto_publish(mosq, NULL, p.topics[host], (int)(p.packs.ends[i] - start),
+                                   p.packs.bytes + start, 1, false);
         pthread_mutex_lock(&f->lock);
         if (rc != MOSQ_ERR_SUCCESS) {
             f->inflight--;
             fprintf(stderr, "mqtt_flood: publish: %s\n", mosquitto_strerror(rc));
             break;
         }
-        start = p.ends[i];
+        start = p.packs.ends[i];
     }
     while (f->acked < i && !f->lost)
         if (pthread_cond_timedwait(&f->cond, &f->lock, &deadline) == ETIMEDOUT)
@@ -402,11 +331,12 @@ static int run_publish(struct flood *f, const struct options *o)
 
     double samples = (double)acked * (double)o->samples;
     printf("publish_messages %" PRIu64 " msgs\n", acked);
-    printf("publish_bytes_per_message %.0f B\n", (double)p.len / (double)p.count);
+    printf("publish_bytes_per_message %.0f B\n", (double)p.packs.len / (double)p.packs.count);
     printf("publish_first_wall_ms %" PRId64 " ms\n", first_wall_ms);
     printf("publish_seconds %.3f s\n", seconds);
     printf("publish_messages_per_s %.0f msgs/s\n", seconds > 0 ? (double)acked / seconds : 0);
     printf("publish_samples_per_s %.0f samples/s\n", seconds > 0 ? samples / seconds : 0);
+    printf("publish_cpu_s %.3f s\n", cpu_s() - cpu0);
     packs_free(&p);
     if (acked != (uint64_t)o->packs || refused > 0 || lost) {
         fprintf(stderr,
@@ -423,6 +353,12 @@ static int run_subscribe(struct flood *f, const struct options *o)
     char filter[TOPIC_MAX], id[64];
     snprintf(id, sizeof id, "mqtt-flood-sub-%d", (int)getpid());
     f->target = (uint64_t)o->count;
+    size_t slots = 1024;
+    while (slots < 2 * (size_t)o->count && slots < ((size_t)1 << 30))
+        slots *= 2;
+    f->seen = xrealloc(NULL, slots * sizeof *f->seen);
+    memset(f->seen, 0, slots * sizeof *f->seen);
+    f->seen_mask = slots - 1;
     if (topic_filter(filter, sizeof filter, o->root, TOPIC_KIND_METRICS) != 0)
         fail("bad --root");
     struct mosquitto *mosq = flood_connect(f, o, id);
@@ -440,17 +376,22 @@ static int run_subscribe(struct flood *f, const struct options *o)
             fail("cannot write --ready-file");
     }
     deadline = deadline_in(o->timeout_s * 1000);
+    double cpu0 = cpu_s();
     pthread_mutex_lock(&f->lock);
     while (f->received < f->target && !f->lost)
         if (pthread_cond_timedwait(&f->cond, &f->lock, &deadline) == ETIMEDOUT)
             break;
-    uint64_t received = f->received;
+    uint64_t received = f->received, distinct = f->distinct;
     double seconds = (double)(f->last_ms - f->first_ms) / 1000.0;
     pthread_mutex_unlock(&f->lock);
     flood_close(mosq);
+    free(f->seen);
+    f->seen = NULL;
     printf("subscribe_messages %" PRIu64 " msgs\n", received);
+    printf("subscribe_distinct_packs %" PRIu64 " packs\n", distinct);
     printf("subscribe_seconds %.3f s\n", seconds);
     printf("subscribe_messages_per_s %.0f msgs/s\n", seconds > 0 ? (double)received / seconds : 0);
+    printf("subscribe_cpu_s %.3f s\n", cpu_s() - cpu0);
     if (received < f->target) {
         fprintf(stderr, "mqtt_flood: %" PRIu64 " of %" PRId64 " messages (timeout)\n", received,
                 o->count);

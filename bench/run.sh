@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: runs every benchmark binary built from bench/*.c, then the scripted ones
-# (bench/e2e.sh, bench/prometheus.sh, bench/agent.sh); each prints one "name value unit" line
-# per figure under a "# name" header. Compare ratios within one run: machines are shared. A
-# failing benchmark makes the run exit 1; the others still run.
+# (bench/e2e.sh, bench/bridge.sh, bench/prometheus.sh, bench/agent.sh); each prints one
+# "name value unit" line per figure under a "# name" header. Compare ratios within one run:
+# machines are shared. A failing benchmark makes the run exit 1; the others still run.
 # Benchmarks that read a data set get the realistic host metrics of
 # ../shared/tools/hostmetrics_gen.py (BENCH_HOSTS x BENCH_DAYS, cached in BENCH_DATA_DIR):
 # SenML JSON lines for ours, OpenMetrics text for promtool (only when promtool is installed).
@@ -38,7 +38,7 @@ rc=0
 for b in "$BUILD"/bench/*; do
     [ -x "$b" ] || continue
     name=$(basename "$b")
-    [ "$name" = mqtt_flood ] && continue # a tool of e2e.sh
+    case $name in mqtt_flood | coap_flood) continue ;; esac # tools of e2e.sh and bridge.sh
     echo "# $name"
     case $name in
     chunk_codec)
@@ -65,6 +65,8 @@ for b in "$BUILD"/bench/*; do
 done
 echo "# e2e"
 bash "$BENCH_DIR/e2e.sh" "$BUILD" || rc=1
+echo "# bridge"
+bash "$BENCH_DIR/bridge.sh" "$BUILD" || rc=1
 echo "# prometheus"
 bash "$BENCH_DIR/prometheus.sh" "$om" "$(cat "$data.samples" 2>/dev/null)" || rc=1
 echo "# agent"

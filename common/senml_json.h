@@ -28,6 +28,12 @@ struct senml_buf {
 };
 void senml_buf_free(struct senml_buf *buf);
 
+/* A finite number as the encoder writes it: "%.15g" when that reads back the same double,
+ * else "%.16g", else "%.17g" (a fast path gives the same bytes for values with at most 3
+ * decimals below 2^33, without printf). Returns the length; text is NUL-terminated. */
+#define SENML_NUMBER_TEXT 40
+int senml_number_text(double value, char text[static SENML_NUMBER_TEXT]);
+
 /* Appends pack to buf as compact SenML JSON: the first record carries bn = base_name (may be
  * NULL for none) and bt = the first record's time; later records carry t relative to bt
  * only when their time differs; bid/sq are written on the first record when set in pack.

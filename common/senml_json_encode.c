@@ -58,18 +58,64 @@ static int put_string(struct senml_buf *buf, const char *text)
 }
 
 /* Shortest of %.15g, %.16g, %.17g that reads back as the same double. */
-static int put_number(struct senml_buf *buf, double value)
+/* The common case without printf: a value with at most 3 decimals (every sample time in ms,
+ * most readings) below 2^33. There the double nearest m / 1000 is exactly what the division
+ * gives (IEEE division rounds correctly), doubles are closer than 10^-6, so "%.15g" would print
+ * those same digits and read back the same value: the output is byte for byte what the
+ * loop in senml_number_text writes (tests/unit/test_senml.c checks it over a million values).
+ * Returns the length written to text, or 0 when the value is not such a one. */
+static int format_fixed3(char text[static SENML_NUMBER_TEXT], double value)
 {
-    char text[40];
+    if (!(fabs(value) < 8589934592.0) || (value == 0 && signbit(value)))
+        return 0;
+    long long m = llround(value * 1000.0);
+    if ((double)m / 1000.0 != value)
+        return 0;
     int len = 0;
+    unsigned long long a = m < 0 ? (unsigned long long)-m : (unsigned long long)m;
+    if (m < 0)
+        text[len++] = '-';
+    char digits[24];
+    int nd = 0;
+    unsigned long long whole = a / 1000;
+    do {
+        digits[nd++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole != 0);
+    while (nd > 0)
+        text[len++] = digits[--nd];
+    unsigned frac = (unsigned)(a % 1000);
+    if (frac != 0) {
+        text[len++] = '.';
+        char f[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
+        int nf = f[2] != '0' ? 3 : f[1] != '0' ? 2 : 1;
+        for (int i = 0; i < nf; i++)
+            text[len++] = f[i];
+    }
+    text[len] = '\0';
+    return len;
+}
 
-    if (!isfinite(value))
-        return -EINVAL;
+int senml_number_text(double value, char text[static SENML_NUMBER_TEXT])
+{
+    int len = format_fixed3(text, value);
+    if (len > 0)
+        return len;
     for (int precision = 15; precision <= 17; precision++) {
-        len = snprintf(text, sizeof text, "%.*g", precision, value);
+        len = snprintf(text, SENML_NUMBER_TEXT, "%.*g", precision, value);
         if (strtod(text, NULL) == value)
             break;
     }
+    return len;
+}
+
+static int put_number(struct senml_buf *buf, double value)
+{
+    char text[SENML_NUMBER_TEXT];
+
+    if (!isfinite(value))
+        return -EINVAL;
+    int len = senml_number_text(value, text);
     return buf_put(buf, text, (size_t)len);
 }
 

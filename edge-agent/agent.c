@@ -42,7 +42,7 @@ static int build_topics(struct agent *a)
  * an agent retrying a handshake that cannot work. */
 static int check_tls_files(const struct agent_config *cfg)
 {
-    if (!cfg->mqtt_tls)
+    if (!cfg->mqtt_tls || strcmp(cfg->transport, "coap") == 0)
         return 0;
     const struct {
         const char *key, *path;
@@ -57,6 +57,24 @@ static int check_tls_files(const struct agent_config *cfg)
         }
     if ((cfg->mqtt_cert_file[0] != '\0') != (cfg->mqtt_key_file[0] != '\0')) {
         fprintf(stderr, "updraft-agent: [mqtt] cert_file and key_file go together\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* With DTLS on, the key file must be there too. */
+static int check_psk_file(const struct agent_config *cfg)
+{
+    if (strcmp(cfg->transport, "coap") != 0 ||
+        (cfg->coap_psk_identity[0] == '\0' && cfg->coap_psk_key_file[0] == '\0'))
+        return 0;
+    if (cfg->coap_psk_identity[0] == '\0' || cfg->coap_psk_key_file[0] == '\0') {
+        fprintf(stderr, "updraft-agent: [coap] psk_identity and psk_key_file go together\n");
+        return -EINVAL;
+    }
+    if (access(cfg->coap_psk_key_file, R_OK) != 0) {
+        fprintf(stderr, "updraft-agent: [coap] psk_key_file \"%s\": %s\n", cfg->coap_psk_key_file,
+                strerror(errno));
         return -EINVAL;
     }
     return 0;
@@ -108,7 +126,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out)
         fprintf(stderr, "updraft-agent: [agent] proc_root \"%s\" is too long\n", cfg->proc_root);
         goto out;
     }
-    if (check_tls_files(cfg) != 0)
+    if (check_tls_files(cfg) != 0 || check_psk_file(cfg) != 0)
         goto out;
     if (agent_collectors_build(a, cfg->collectors, why, sizeof why) != 0) {
         fprintf(stderr, "updraft-agent: [agent] collectors: %s\n", why);
@@ -257,18 +275,14 @@ static void on_message(void *user, const char *topic, const void *payload, size_
         apply_config(a, payload, len);
 }
 
-static int start_publisher(struct agent *a)
+static int start_mqtt(struct agent *a, const char *birth, const char *will)
 {
-    char client_id[96], birth[256], will[160];
+    char client_id[96];
     const struct agent_config *cfg = a->cfg;
     if (cfg->mqtt_client_id[0] != '\0')
         snprintf(client_id, sizeof client_id, "%s", cfg->mqtt_client_id);
     else
         snprintf(client_id, sizeof client_id, "updraft-agent-%s", a->host);
-    snprintf(birth, sizeof birth,
-             "{\"state\":\"online\",\"agent_version\":\"%s\",\"boot_id\":\"%s\"}",
-             UPDRAFT_VERSION, a->boot_id);
-    snprintf(will, sizeof will, "{\"state\":\"offline\",\"boot_id\":\"%s\"}", a->boot_id);
     struct publisher_mqtt_options po = {
         .host = cfg->mqtt_host,
         .port = (int)cfg->mqtt_port,
@@ -291,7 +305,56 @@ static int start_publisher(struct agent *a)
                 .cert_file = cfg->mqtt_cert_file, .key_file = cfg->mqtt_key_file,
                 .verify = cfg->mqtt_tls_verify},
     };
-    int rc = publisher_mqtt_new(&po, &a->pub);
+    return publisher_mqtt_new(&po, &a->pub);
+}
+
+/* [coap] port 0: CoAP's default port, 5684 for CoAP over DTLS. */
+static int coap_port(const struct agent_config *cfg)
+{
+    if (cfg->coap_port != 0)
+        return (int)cfg->coap_port;
+    return cfg->coap_psk_identity[0] != '\0' ? 5684 : 5683;
+}
+
+static int start_coap(struct agent *a, const char *birth, const char *will)
+{
+    const struct agent_config *cfg = a->cfg;
+    struct publisher_coap_options po = {
+        .host = cfg->coap_host,
+        .port = coap_port(cfg),
+        .topic_root = cfg->mqtt_topic_root,
+        .psk_identity = cfg->coap_psk_identity,
+        .psk_key_file = cfg->coap_psk_key_file,
+        .max_inflight = (int)cfg->coap_max_inflight,
+        .ack_timeout_ms = cfg->coap_ack_timeout_ms,
+        .max_retransmit = (int)cfg->coap_max_retransmit,
+        .response_timeout_ms = cfg->coap_response_timeout_ms,
+        .connect_timeout_ms = cfg->coap_connect_timeout_ms,
+        .reconnect_min_ms = cfg->coap_reconnect_min_ms,
+        .reconnect_max_ms = cfg->coap_reconnect_max_ms,
+        .state_topic = a->state_topic,
+        .birth_payload = birth,
+        .will_payload = will,
+        .subscriptions = {a->ack_topic, a->config_topic, NULL},
+        .on_message = on_message,
+        .user = a,
+    };
+    return publisher_coap_new(&po, &a->pub);
+}
+
+static bool use_coap(const struct agent_config *cfg)
+{
+    return strcmp(cfg->transport, "coap") == 0;
+}
+
+static int start_publisher(struct agent *a)
+{
+    char birth[256], will[160];
+    snprintf(birth, sizeof birth,
+             "{\"state\":\"online\",\"agent_version\":\"%s\",\"boot_id\":\"%s\"}",
+             UPDRAFT_VERSION, a->boot_id);
+    snprintf(will, sizeof will, "{\"state\":\"offline\",\"boot_id\":\"%s\"}", a->boot_id);
+    int rc = use_coap(a->cfg) ? start_coap(a, birth, will) : start_mqtt(a, birth, will);
     if (rc == 0)
         a->has_pub = true;
     return rc;
@@ -321,15 +384,23 @@ int agent_run(struct agent *a, const sigset_t *stop_signals)
 {
     if (agent_spool_open(a) != 0)
         return -EIO;
+    const struct agent_config *cfg = a->cfg;
+    bool coap = use_coap(cfg);
+    char server[300];
+    if (coap)
+        snprintf(server, sizeof server, "%s://%s:%d (via updraft-bridge)",
+                 cfg->coap_psk_identity[0] != '\0' ? "coaps" : "coap", cfg->coap_host,
+                 coap_port(cfg));
+    else
+        snprintf(server, sizeof server, "%s://%s:%lld", cfg->mqtt_tls ? "mqtts" : "mqtt",
+                 cfg->mqtt_host, (long long)cfg->mqtt_port);
     if (start_publisher(a) != 0) {
-        log_error("cannot create the MQTT client for %s:%lld", a->cfg->mqtt_host,
-                  (long long)a->cfg->mqtt_port);
+        log_error("cannot create the %s client for %s", coap ? "CoAP" : "MQTT", server);
         return -EIO;
     }
-    log_info("updraft-agent %s: host %s, boot %s, every %.1fs to %s://%s:%lld (%s), spool %s",
-             UPDRAFT_VERSION, a->host, a->boot_id, (double)a->interval_ms / 1000.0,
-             a->cfg->mqtt_tls ? "mqtts" : "mqtt", a->cfg->mqtt_host,
-             (long long)a->cfg->mqtt_port, a->metrics_topic, a->cfg->spool_dir);
+    log_info("updraft-agent %s: host %s, boot %s, every %.1fs to %s (%s), spool %s",
+             UPDRAFT_VERSION, a->host, a->boot_id, (double)a->interval_ms / 1000.0, server,
+             a->metrics_topic, cfg->spool_dir);
     int64_t next_collect = clock_mono_ms(), next_heartbeat = next_collect;
     int64_t interval = a->interval_ms;
     for (;;) {

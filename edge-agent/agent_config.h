@@ -46,6 +46,18 @@ struct agent_config {
     char *mqtt_cert_file;
     char *mqtt_key_file;
     bool mqtt_tls_verify;
+    char *transport;       /* "mqtt" | "coap" */
+    char *coap_host;
+    int64_t coap_port;     /* 0 = 5683, or 5684 with a PSK identity */
+    char *coap_psk_identity;
+    char *coap_psk_key_file;
+    int64_t coap_max_inflight;
+    int64_t coap_ack_timeout_ms;
+    int64_t coap_max_retransmit;
+    int64_t coap_response_timeout_ms;
+    int64_t coap_connect_timeout_ms;
+    int64_t coap_reconnect_min_ms;
+    int64_t coap_reconnect_max_ms;
     char *log_level;
     char *log_format;
 };

@@ -1,9 +1,10 @@
 /* The publisher contract: how packs leave the agent and how the hub's acks and pushed config
- * come back. One implementation per transport (publisher_mqtt.c now; CoAP later), behind the
- * same small struct. A publisher announces the host (birth) on each connection, leaves a Last
- * Will where the transport has one, subscribes to what the agent listens to, and reconnects
- * with exponential backoff and jitter when poll is called. Everything runs on the agent's one
- * thread: incoming messages are delivered from inside poll. */
+ * come back. One implementation per transport (publisher_mqtt.c: MQTT to the broker;
+ * publisher_coap.c: CoAP to updraft-bridge), behind the same small struct. A publisher
+ * announces the host (birth) on each connection, leaves a Last Will where the transport has
+ * one, subscribes to what the agent listens to, and reconnects with exponential backoff and
+ * jitter when poll is called. Everything runs on the agent's one thread: incoming messages are
+ * delivered from inside poll. */
 #ifndef UPDRAFT_AGENT_PUBLISHER_H
 #define UPDRAFT_AGENT_PUBLISHER_H
 
@@ -79,6 +80,47 @@ struct publisher_mqtt_options {
  * OpenSSL: 2 MiB of resident memory saved). -ENOENT with a logged reason when the TLS
  * library is missing, -EINVAL bad options. */
 int publisher_mqtt_new(const struct publisher_mqtt_options *opts, struct publisher *out)
+    __attribute__((warn_unused_result));
+
+/* CoAP to updraft-bridge (docs/coap.md). Topics map to resources: <root>/v1/<host>/<kind> is
+ * /t/<host>/<kind>. publish sends one CON POST: metrics and heartbeat as SenML CBOR (the SenML
+ * JSON payload re-encoded, Content-Format 112), inventory and state as JSON (50), Block1 when
+ * larger than a datagram. The subscriptions become Observe GETs (ack, config), whose
+ * notifications arrive through on_message (retained for config). Connected means the bridge
+ * answered the birth POST with 2.04 (its broker has it); a 5.03 (the bridge's broker is
+ * away) makes it not connected (poll says PUBLISHER_POLL_LOST) for the answer's Max-Age,
+ * then the birth is posted again; a request unanswered after libcoap's retransmissions (or
+ * response_timeout) loses the session, and a new one follows with backoff. Connecting never
+ * blocks: the birth's answer is looked for by later polls. CoAP has no Last Will: close posts
+ * will_payload. */
+#define PUBLISHER_COAP_MAX_INFLIGHT 32
+#define PUBLISHER_COAP_PSK_KEY_MAX 64
+
+struct publisher_coap_options {
+    const char *host;              /* the bridge: a name or an address */
+    int port;                      /* its UDP port (5683; DTLS usually 5684) */
+    const char *topic_root;        /* <root> of the topics handed to publish */
+    const char *psk_identity;      /* DTLS with this PSK identity; NULL or "": plain CoAP */
+    const char *psk_key_file;      /* its key: text, or "hex:" and hex digits; 1..64 bytes */
+    int max_inflight;              /* requests awaiting their answer (1..32) */
+    int64_t ack_timeout_ms;        /* first retransmission of a CON; doubles after each */
+    int max_retransmit;            /* retransmissions before the bridge counts as gone */
+    int64_t response_timeout_ms;   /* an acknowledged request's (separate) answer */
+    int64_t connect_timeout_ms;    /* poll waits this long for the birth POST's answer */
+    int64_t reconnect_min_ms, reconnect_max_ms; /* backoff bounds (+-25 % jitter) */
+    const char *state_topic;       /* birth and will are posted here */
+    const char *birth_payload;     /* posted on every connection */
+    const char *will_payload;      /* posted by close */
+    const char *subscriptions[PUBLISHER_MAX_SUBSCRIPTIONS]; /* observed; NULL-terminated */
+    publisher_message_fn on_message;
+    void *user;
+};
+
+/* Loads libcoap with dlopen (libcoap-3-notls.so.3, or libcoap-3-openssl.so.3 with a PSK
+ * identity), so an agent that does not use CoAP maps none of it, and reads the PSK key file.
+ * Nothing is sent before the first poll. -ENOENT with a logged reason when the library is
+ * missing, -EINVAL (logged) for bad options or an unreadable or bad key file, -ENOMEM. */
+int publisher_coap_new(const struct publisher_coap_options *opts, struct publisher *out)
     __attribute__((warn_unused_result));
 
 #endif

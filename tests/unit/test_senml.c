@@ -1521,10 +1521,51 @@ static void fails_cleanly_when_any_allocation_in_encode_fails(void **state)
 #endif
 }
 
+/* The encoder's number text, fast path or not, is the "%.15g/16g/17g, first that reads back"
+ * text: over values with 0..3 decimals (times in ms, readings), their negatives, edges of the
+ * fast path's range, and random doubles of every magnitude. */
+static void number_text_matches_printf_loop(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (long i = 0; i < 1200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        switch (i % 6) {
+        case 0: v = (double)(int64_t)(x % 10000000000000u) / 1000.0; break; /* 10 digits, ms */
+        case 1: v = (double)(int64_t)(x % 100000) / 100.0; break;
+        case 2: v = -(double)(int64_t)(x % 1000000) / 10.0; break;
+        case 3: v = 8589934592.0 + ((double)(x % 2000) - 1000.0) / 1000.0; break; /* the edge */
+        case 4: v = (double)(x >> 11) * 0x1p-53 * pow(10.0, (double)(int)(x % 40) - 20.0); break;
+        default: memcpy(&v, &x, sizeof v); break; /* any bit pattern */
+        }
+        if (!isfinite(v))
+            continue;
+        char want[SENML_NUMBER_TEXT], got[SENML_NUMBER_TEXT];
+        int wl = 0;
+        for (int p = 15; p <= 17; p++) {
+            wl = snprintf(want, sizeof want, "%.*g", p, v);
+            if (strtod(want, NULL) == v)
+                break;
+        }
+        int gl = senml_number_text(v, got);
+        if (gl != wl || strcmp(got, want) != 0)
+            fail_msg("value %.17g: got \"%s\", want \"%s\"", v, got, want);
+    }
+    char t[SENML_NUMBER_TEXT];
+    senml_number_text(-0.0, t);
+    assert_string_equal(t, "-0");
+    senml_number_text(1796155073.172, t);
+    assert_string_equal(t, "1796155073.172");
+    senml_number_text(0.001, t);
+    assert_string_equal(t, "0.001");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decodes_every_rfc_example_to_its_resolved_form),
+        cmocka_unit_test(number_text_matches_printf_loop),
         cmocka_unit_test(resolves_multiple_measurements_example_as_printed_in_the_rfc),
         cmocka_unit_test(resolves_actuator_example_with_shared_base_time_and_unit),
         cmocka_unit_test(resolves_base_name_and_relative_time),
