@@ -236,10 +236,39 @@ mqtt_direct() {
         "$(figure publish_bytes_per_message "$WORK/pub.out") B per pack"
 }
 
+# The same two runs with no subscriber: what the issue measures, requests "through the bridge to
+# the broker" (every one answered 2.04, i.e. PUBACKed by the broker; the runs above showed each
+# pack arriving once), with the broker forwarding to nobody. The subscriber alone costs ~20 us
+# a message on these 2 cores.
+to_broker_only() {
+    # shellcheck disable=SC2086 # BRIDGE_ARGS: extra flags, split on spaces
+    start_bridge ${BRIDGE_ARGS:-} || return 1
+    timeout $((TIMEOUT_S + 30)) "$COAP_FLOOD" --port "$COAP_PORT" --packs "$PACKS" \
+        --hosts "$HOSTS" --samples "$SAMPLES" --window "$WINDOW" --sockets "$SOCKETS" \
+        --timeout-s "$TIMEOUT_S" --cpu-pids "${PIDS[bridge]},${PIDS[broker]}" \
+        >"$WORK/coap-nosub.out" 2>>"$WORK/coap_flood.log" ||
+        { echo "# bridge: coap_flood (no subscriber) failed"; return 1; }
+    local bpid=${PIDS[bridge]}
+    stop_bounded bridge 10 || echo "# bridge: updraft-bridge did not stop cleanly"
+    timeout $((TIMEOUT_S + 30)) "$FLOOD" publish --port "$MQTT_PORT" --packs "$PACKS" \
+        --hosts "$HOSTS" --samples "$SAMPLES" --window "$WINDOW" --timeout-s "$TIMEOUT_S" \
+        >"$WORK/pub-nosub.out" 2>>"$WORK/flood.log" ||
+        { echo "# bridge: mqtt_flood publish (no subscriber) failed"; return 1; }
+    local c m
+    c=$(figure coap_requests_per_s "$WORK/coap-nosub.out")
+    m=$(figure publish_messages_per_s "$WORK/pub-nosub.out")
+    echo "bridge_coap_to_broker_req_per_s $c req/s"
+    echo "bridge_coap_to_broker_bridge_cpu_pct $(figure "coap_cpu_pid_${bpid}_pct" "$WORK/coap-nosub.out") %"
+    echo "bridge_mqtt_to_broker_msg_per_s $m msgs/s"
+    awk -v c="$c" -v m="$m" \
+        'BEGIN { if (m > 0) printf "bridge_coap_vs_mqtt_to_broker_ratio %.3f ratio\n", c / m }'
+}
+
 rc=0
 start_bench_broker || exit 1
 through_bridge || rc=1
 mqtt_direct || rc=1
+to_broker_only || rc=1
 if [ -n "${COAP_RATE:-}" ] && [ -n "${MQTT_RATE:-}" ]; then
     awk -v c="$COAP_RATE" -v m="$MQTT_RATE" \
         'BEGIN { if (m > 0) printf "bridge_coap_vs_mqtt_ratio %.3f ratio\n", c / m }'
