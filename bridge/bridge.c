@@ -4,10 +4,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -18,6 +18,10 @@
 #include "common/log.h"
 
 #define SWEEP_INTERVAL_MS 1000
+/* Block1 transfers without Size1 open at once, and how long one may pause between blocks
+ * (RFC 7252's EXCHANGE_LIFETIME is longer; a device sends its blocks back to back). */
+#define BLOCKWISE_TRANSFERS 64
+#define BLOCKWISE_IDLE_MS 60000
 #define LOOP_MAX_WAIT_MS 250
 #define COAP_READS_PER_WAKE 64
 /* Under load, libcoap's timers are run this often: each run walks every session (~0.5 us
@@ -25,8 +29,8 @@
 #define PREPARE_INTERVAL_MS 10
 
 static const char *const reject_names[REJECT_COUNT] = {
-    "bad_request", "forbidden", "not_found", "method", "too_large", "unsupported_format",
-    "broker_unavailable",
+    "bad_request", "forbidden",          "not_found",          "method",
+    "too_large",   "unsupported_format", "broker_unavailable", "incomplete",
 };
 
 static size_t hash_str(const char *s)
@@ -79,8 +83,7 @@ void bridge_reject(struct bridge *b, enum bridge_reject why, const char *what, c
                  suppressed ? " (and others since the last such line)" : "");
 }
 
-void bridge_publish_state(struct bridge *b, struct bridge_host *h, bool online,
-                          const char *reason)
+void bridge_publish_state(struct bridge *b, struct bridge_host *h, bool online, const char *reason)
 {
     char topic[TOPIC_MAX], payload[256];
     if (topic_build(topic, sizeof topic, b->topic_root, h->id, TOPIC_KIND_STATE) != 0)
@@ -166,7 +169,8 @@ void bridge_pending_free(struct bridge *b, struct bridge_pending *p)
 
 void bridge_pending_answer_mid(struct bridge *b, int mqtt_mid, int code)
 {
-    for (struct bridge_pending *p = b->pending_buckets[(size_t)mqtt_mid & (b->pending_nbuckets - 1)];
+    for (struct bridge_pending *p =
+             b->pending_buckets[(size_t)mqtt_mid & (b->pending_nbuckets - 1)];
          p; p = p->hnext) {
         if (p->mqtt_mid == mqtt_mid && p->code == 0) {
             p->code = code;
@@ -210,17 +214,17 @@ static void sweep_pending(struct bridge *b, int64_t now_ms)
 void bridge_status_json(const struct bridge *b, char *out, size_t size)
 {
     const struct bridge_stats *s = &b->stats;
-    int n = snprintf(out, size,
-                     "{\"broker\":\"%s\",\"hosts\":%zu,\"pending\":%zu,\"requests\":%" PRIu64
-                     ",\"published\":%" PRIu64 ",\"duplicates\":%" PRIu64
-                     ",\"notifications\":%" PRIu64 ",\"offline_published\":%" PRIu64
-                     ",\"dtls_failures\":%" PRIu64 ",\"rejected\":{",
-                     b->mqtt_connected ? "connected" : "disconnected", b->host_count,
-                     b->pending_count, s->requests, s->published, s->duplicates, s->notifications,
-                     s->offline_published, s->dtls_failures);
+    int n =
+        snprintf(out, size,
+                 "{\"broker\":\"%s\",\"hosts\":%zu,\"pending\":%zu,\"requests\":%" PRIu64
+                 ",\"published\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"notifications\":%" PRIu64
+                 ",\"offline_published\":%" PRIu64 ",\"dtls_failures\":%" PRIu64 ",\"rejected\":{",
+                 b->mqtt_connected ? "connected" : "disconnected", b->host_count, b->pending_count,
+                 s->requests, s->published, s->duplicates, s->notifications, s->offline_published,
+                 s->dtls_failures);
     for (int i = 0; i < REJECT_COUNT && n > 0 && (size_t)n < size; i++)
-        n += snprintf(out + n, size - (size_t)n, "%s\"%s\":%" PRIu64, i ? "," : "",
-                      reject_names[i], s->rejected[i]);
+        n += snprintf(out + n, size - (size_t)n, "%s\"%s\":%" PRIu64, i ? "," : "", reject_names[i],
+                      s->rejected[i]);
     if (n > 0 && (size_t)n < size)
         snprintf(out + n, size - (size_t)n, "}}");
 }
@@ -243,7 +247,9 @@ int bridge_new(struct bridge_config *cfg, struct bridge **out)
     /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     b->pending_buckets = calloc(b->pending_nbuckets, sizeof *b->pending_buckets);
     b->dedupe = dedupe_new((size_t)cfg->coap_dedupe_max, cfg->coap_dedupe_window_ms);
-    if (b->host_buckets == NULL || b->pending_buckets == NULL || b->dedupe == NULL) {
+    b->blocks = blockwise_new(BLOCKWISE_TRANSFERS, (size_t)cfg->coap_max_body, BLOCKWISE_IDLE_MS);
+    if (b->host_buckets == NULL || b->pending_buckets == NULL || b->dedupe == NULL ||
+        b->blocks == NULL) {
         bridge_free(b);
         return -ENOMEM;
     }
@@ -421,6 +427,7 @@ void bridge_free(struct bridge *b)
     free(b->host_buckets);
     free(b->pending_buckets);
     dedupe_free(b->dedupe);
+    blockwise_free(b->blocks);
     psk_free(&b->psk);
     free(b);
 }

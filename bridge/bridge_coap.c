@@ -8,11 +8,11 @@
  * will ACK it); one after the answer gets the same answer again from the dedupe cache. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "bridge/bridge_internal.h"
 #include "common/clock.h"
@@ -87,8 +87,8 @@ static bool allowed_for(coap_session_t *session, const char *host, char *diag, s
     const struct psk_entry *e = id ? psk_find(&the_bridge->psk, id->s, id->length) : NULL;
     if (e != NULL && strcmp(e->host, host) == 0)
         return true;
-    snprintf(diag, size, "identity \"%.*s\" may not act for host \"%s\"",
-             id ? (int)id->length : 0, id ? (const char *)id->s : "", host);
+    snprintf(diag, size, "identity \"%.*s\" may not act for host \"%s\"", id ? (int)id->length : 0,
+             id ? (const char *)id->s : "", host);
     return false;
 }
 
@@ -175,9 +175,53 @@ static bool seen_before(struct bridge *b, coap_session_t *session, const coap_pd
     return true;
 }
 
-static void post_kind(coap_resource_t *resource, coap_session_t *session,
-                      const coap_pdu_t *request, coap_pdu_t *response, enum payload_kind kind,
-                      struct bridge_host *h)
+/* One block of a transfer libcoap left to us: 0 and the whole body in *body (malloc'd) when
+ * it was the last, else the request is answered here (2.31, 4.08, 4.13, 5.03) and -1. */
+static int reassemble(struct bridge *b, coap_session_t *session, const coap_pdu_t *request,
+                      coap_pdu_t *response, struct bridge_host *h, enum payload_kind kind,
+                      const coap_block_t *blk, uint8_t **body, size_t *body_len)
+{
+    uint8_t key[BLOCKWISE_KEY_MAX];
+    size_t n = peer_key(session, key);
+    int w = snprintf((char *)key + n, sizeof key - n, "%s/%d", h->id, (int)kind);
+    n += w > 0 ? (size_t)w : 0;
+    coap_opt_iterator_t it;
+    coap_opt_t *tag = coap_check_option(request, COAP_OPTION_RTAG, &it);
+    if (tag != NULL && n + coap_opt_length(tag) <= sizeof key) {
+        memcpy(key + n, coap_opt_value(tag), coap_opt_length(tag));
+        n += coap_opt_length(tag);
+    }
+    size_t len = 0;
+    const uint8_t *data = NULL;
+    (void)coap_get_data(request, &len, &data);
+    size_t size = (size_t)1 << (blk->szx + 4);
+    char diag[200];
+    switch (blockwise_add(b->blocks, key, n, blk->num, blk->m, size, data, len, clock_mono_ms(),
+                          body, body_len)) {
+    case BLOCKWISE_COMPLETE:
+        return 0;
+    case BLOCKWISE_CONTINUE:
+        coap_pdu_set_code(response, COAP_RESPONSE_CODE(231));
+        add_uint_option(response, COAP_OPTION_BLOCK1, blk->num << 4 | 1u << 3 | blk->szx);
+        return -1;
+    case BLOCKWISE_INCOMPLETE:
+        snprintf(diag, sizeof diag, "block %u out of order: blocks come in order from block 0",
+                 blk->num);
+        refuse(response, REJECT_INCOMPLETE, 408, h->id, diag);
+        return -1;
+    case BLOCKWISE_TOO_LARGE:
+        snprintf(diag, sizeof diag, "body over %lld bytes", (long long)b->cfg->coap_max_body);
+        refuse(response, REJECT_TOO_LARGE, 413, h->id, diag);
+        return -1;
+    case BLOCKWISE_BUSY:
+        break;
+    }
+    refuse(response, REJECT_BROKER_UNAVAILABLE, 503, h->id, "too many block-wise transfers");
+    return -1;
+}
+
+static void post_kind(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
+                      coap_pdu_t *response, enum payload_kind kind, struct bridge_host *h)
 {
     (void)resource;
     struct bridge *b = the_bridge;
@@ -191,22 +235,34 @@ static void post_kind(coap_resource_t *resource, coap_session_t *session,
     }
     size_t len = 0, offset = 0, total = 0;
     const uint8_t *data = NULL;
+    uint8_t *assembled = NULL;
     (void)coap_get_data_large(request, &len, &data, &offset, &total);
+    coap_block_t blk;
+    if (coap_get_block(request, COAP_OPTION_BLOCK1, &blk)) {
+        /* A block libcoap did not reassemble (no Size1, or a piece out of order). */
+        int rc = reassemble(b, session, request, response, h, kind, &blk, &assembled, &len);
+        if (rc != 0)
+            return;
+        data = assembled;
+        total = len;
+    }
     if (total > (size_t)b->cfg->coap_max_body || len > (size_t)b->cfg->coap_max_body) {
         snprintf(diag, sizeof diag, "body of %zu bytes; at most %lld", total > len ? total : len,
                  (long long)b->cfg->coap_max_body);
         refuse(response, REJECT_TOO_LARGE, 413, h->id, diag);
+        free(assembled);
         return;
     }
     if (!b->mqtt_connected || b->pending_count >= (size_t)b->cfg->coap_max_pending) {
         refuse(response, REJECT_BROKER_UNAVAILABLE, 503, h->id,
                b->mqtt_connected ? "bridge busy" : "broker unavailable");
+        free(assembled);
         return;
     }
     struct payload_result res;
     memset(&res, 0, sizeof res);
-    int rc = payload_translate(kind, content_format(request), data, len, h->id, clock_wall_ms(),
-                               &res);
+    int rc =
+        payload_translate(kind, content_format(request), data, len, h->id, clock_wall_ms(), &res);
     if (rc == PAYLOAD_BAD_REQUEST)
         refuse(response, REJECT_BAD_REQUEST, 400, h->id, res.diag);
     else if (rc == PAYLOAD_UNSUPPORTED_FORMAT)
@@ -216,6 +272,7 @@ static void post_kind(coap_resource_t *resource, coap_session_t *session,
     else
         publish_and_wait(b, h, kind, session, request, response, &res);
     payload_result_free(&res);
+    free(assembled);
 }
 
 #define POST_HANDLER(name, kind)                                                                   \
@@ -229,8 +286,8 @@ POST_HANDLER(post_metrics, PAYLOAD_METRICS)
 POST_HANDLER(post_heartbeat, PAYLOAD_HEARTBEAT)
 POST_HANDLER(post_inventory, PAYLOAD_INVENTORY)
 POST_HANDLER(post_state, PAYLOAD_STATE)
-static coap_method_handler_t const post_handlers[4] = {post_metrics, post_heartbeat,
-                                                       post_inventory, post_state};
+static coap_method_handler_t const post_handlers[4] = {post_metrics, post_heartbeat, post_inventory,
+                                                       post_state};
 
 /* --- GET /t/<host>/ack, /t/<host>/config, /status ----------------------------------- */
 
@@ -264,15 +321,26 @@ static void get_status(coap_resource_t *r, coap_session_t *session, const coap_p
     coap_add_data(response, strlen(json), (const uint8_t *)json);
 }
 
-static void not_allowed(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
-                        const coap_string_t *query, coap_pdu_t *response)
+static void refuse_method(coap_pdu_t *response, bool post_only)
 {
-    (void)r, (void)session, (void)query;
     the_bridge->stats.requests++;
-    refuse(response, REJECT_METHOD, 405, "request", coap_pdu_get_code(request) ==
-                                                        COAP_REQUEST_CODE_GET
-                                                        ? "GET not allowed here: POST"
-                                                        : "only GET here");
+    refuse(response, REJECT_METHOD, 405, "request", post_only ? "only POST here" : "only GET here");
+}
+
+/* On the POST resources (metrics, heartbeat, inventory, state). */
+static void not_allowed_post(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
+                             const coap_string_t *query, coap_pdu_t *response)
+{
+    (void)r, (void)session, (void)request, (void)query;
+    refuse_method(response, true);
+}
+
+/* On the GET resources (ack, config, status). */
+static void not_allowed_get(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
+                            const coap_string_t *query, coap_pdu_t *response)
+{
+    (void)r, (void)session, (void)request, (void)query;
+    refuse_method(response, false);
 }
 
 /* Splits "t/<host>/<kind>" (the whole Uri-Path). Returns 0 or -EINVAL. */
@@ -296,6 +364,7 @@ static int split_path(const coap_string_t *path, char host[TOPIC_HOST_MAX + 1], 
 static void unknown(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
                     const coap_string_t *query, coap_pdu_t *response)
 {
+    (void)r;
     struct bridge *b = the_bridge;
     coap_string_t *path = coap_get_uri_path(request);
     char host[TOPIC_HOST_MAX + 1], diag[200];
@@ -317,7 +386,7 @@ static void unknown(coap_resource_t *r, coap_session_t *session, const coap_pdu_
         return;
     }
     if ((relay && !get) || (postable && !post)) {
-        not_allowed(r, session, request, query, response);
+        refuse_method(response, postable);
         return;
     }
     if (!allowed_for(session, host, diag, sizeof diag)) {
@@ -363,9 +432,9 @@ int bridge_coap_add_host(struct bridge *b, struct bridge_host *h)
         if (r == NULL)
             return -ENOMEM;
         coap_register_handler(r, COAP_REQUEST_POST, post_handlers[k]);
-        coap_register_handler(r, COAP_REQUEST_GET, not_allowed);
-        coap_register_handler(r, COAP_REQUEST_PUT, not_allowed);
-        coap_register_handler(r, COAP_REQUEST_DELETE, not_allowed);
+        coap_register_handler(r, COAP_REQUEST_GET, not_allowed_post);
+        coap_register_handler(r, COAP_REQUEST_PUT, not_allowed_post);
+        coap_register_handler(r, COAP_REQUEST_DELETE, not_allowed_post);
         h->res_post[k] = r;
     }
     h->res_ack = add_resource(b, h->id, "ack", h);
@@ -375,9 +444,9 @@ int bridge_coap_add_host(struct bridge *b, struct bridge_host *h)
     coap_resource_t *relays[2] = {h->res_ack, h->res_config};
     for (int i = 0; i < 2; i++) {
         coap_register_handler(relays[i], COAP_REQUEST_GET, get_relay);
-        coap_register_handler(relays[i], COAP_REQUEST_POST, not_allowed);
-        coap_register_handler(relays[i], COAP_REQUEST_PUT, not_allowed);
-        coap_register_handler(relays[i], COAP_REQUEST_DELETE, not_allowed);
+        coap_register_handler(relays[i], COAP_REQUEST_POST, not_allowed_get);
+        coap_register_handler(relays[i], COAP_REQUEST_PUT, not_allowed_get);
+        coap_register_handler(relays[i], COAP_REQUEST_DELETE, not_allowed_get);
         coap_resource_set_get_observable(relays[i], 1);
     }
     return 0;
@@ -430,7 +499,8 @@ static const coap_bin_const_t *psk_for(coap_bin_const_t *identity, coap_session_
     struct bridge *b = arg;
     const struct psk_entry *e = identity ? psk_find(&b->psk, identity->s, identity->length) : NULL;
     if (e == NULL) {
-        bridge_reject(b, REJECT_FORBIDDEN, "DTLS handshake", "unknown PSK identity");
+        log_info("DTLS handshake refused: unknown PSK identity \"%.*s\"",
+                 identity ? (int)identity->length : 0, identity ? (const char *)identity->s : "");
         return NULL;
     }
     return &psk_keys[e - b->psk.entries];
@@ -493,14 +563,14 @@ static void find_udp_fds(struct bridge *b)
         int type = 0;
         socklen_t tl = sizeof type;
         struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof ss);
         socklen_t sl = sizeof ss;
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM ||
             getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
             continue;
-        unsigned port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
-                        : ss.ss_family == AF_INET6
-                            ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                            : 0;
+        unsigned port = ss.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                        : ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                                   : 0;
         if (port == 0 || (port != b->cfg->coap_port && port != b->cfg->coap_dtls_port))
             continue;
         int size = UDP_RCVBUF;
@@ -573,6 +643,9 @@ int bridge_coap_start(struct bridge *b)
     coap_add_resource(b->coap, u);
     coap_resource_t *s = coap_resource_init(coap_make_str_const("status"), 0);
     coap_register_handler(s, COAP_REQUEST_GET, get_status);
+    coap_register_handler(s, COAP_REQUEST_POST, not_allowed_get);
+    coap_register_handler(s, COAP_REQUEST_PUT, not_allowed_get);
+    coap_register_handler(s, COAP_REQUEST_DELETE, not_allowed_get);
     coap_add_resource(b->coap, s);
     return 0;
 }

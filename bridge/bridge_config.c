@@ -4,9 +4,11 @@
 #include <stddef.h>
 
 #define OPT(sec, key, type, field, min, max, def, help)                                            \
-    {sec, key, type, offsetof(struct bridge_config, field), min, max, def, NULL, false, help}
+    {                                                                                              \
+        sec, key, type, offsetof(struct bridge_config, field), min, max, def, NULL, false, help    \
+    }
 #define MS(n) ((int64_t)(n))
-#define S(n) ((int64_t)(n) * 1000)
+#define S(n) ((int64_t)(n)*1000)
 
 const struct config_option bridge_config_options[] = {
     OPT("coap", "address", CONFIG_TYPE_STRING, coap_address, 1, 64, "127.0.0.1",
@@ -24,8 +26,8 @@ const struct config_option bridge_config_options[] = {
         "Max-Age of a 5.03: when a device should try again"),
     OPT("coap", "puback_timeout", CONFIG_TYPE_DURATION, coap_puback_timeout_ms, MS(100), S(60),
         "10s", "a request whose PUBACK has not come by then gets 5.03"),
-    OPT("coap", "dedupe_window", CONFIG_TYPE_DURATION, coap_dedupe_window_ms, S(1), S(3600),
-        "247s", "how long a (peer, message id) is remembered to answer retransmissions"),
+    OPT("coap", "dedupe_window", CONFIG_TYPE_DURATION, coap_dedupe_window_ms, S(1), S(3600), "247s",
+        "how long a (peer, message id) is remembered to answer retransmissions"),
     OPT("coap", "dedupe_max", CONFIG_TYPE_INT, coap_dedupe_max, 16, 10000000, "262144",
         "most exchanges remembered (the oldest go first)"),
     OPT("coap", "max_hosts", CONFIG_TYPE_INT, coap_max_hosts, 1, 1000000, "10000",
@@ -36,15 +38,15 @@ const struct config_option bridge_config_options[] = {
         "client id (one per bridge)"),
     OPT("mqtt", "keepalive", CONFIG_TYPE_DURATION, mqtt_keepalive_ms, S(5), S(3600), "30s",
         "MQTT keepalive"),
-    OPT("mqtt", "reconnect_max", CONFIG_TYPE_DURATION, mqtt_reconnect_max_ms, S(1), S(3600),
-        "30s", "longest delay between reconnect attempts (doubling from 1 s)"),
+    OPT("mqtt", "reconnect_max", CONFIG_TYPE_DURATION, mqtt_reconnect_max_ms, S(1), S(3600), "30s",
+        "longest delay between reconnect attempts (doubling from 1 s)"),
     OPT("mqtt", "topic_root", CONFIG_TYPE_STRING, mqtt_topic_root, 1, 64, "updraft",
         "first topic level: <root>/v1/<host>/<kind>"),
     OPT("mqtt", "username", CONFIG_TYPE_STRING, mqtt_username, 0, 256, "", "broker user name"),
     {"mqtt", "password", CONFIG_TYPE_STRING, offsetof(struct bridge_config, mqtt_password), 0, 256,
      "", NULL, true, "broker password"},
-    OPT("bridge", "offline_after", CONFIG_TYPE_DURATION, bridge_offline_after_ms, S(1),
-        S(86400), "90s", "a host with no heartbeat for this long is published offline"),
+    OPT("bridge", "offline_after", CONFIG_TYPE_DURATION, bridge_offline_after_ms, S(1), S(86400),
+        "90s", "a host with no heartbeat for this long is published offline"),
     OPT("bridge", "status_interval", CONFIG_TYPE_DURATION, bridge_status_interval_ms, S(1),
         S(86400), "60s", "how often the counters are logged"),
     {"log", "level", CONFIG_TYPE_ENUM, offsetof(struct bridge_config, log_level), 0, 0, "info",

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bridge/blockwise.h"
 #include "bridge/bridge_config.h"
 #include "bridge/dedupe.h"
 #include "bridge/payload.h"
@@ -26,6 +27,7 @@ enum bridge_reject {
     REJECT_TOO_LARGE,
     REJECT_UNSUPPORTED_FORMAT,
     REJECT_BROKER_UNAVAILABLE,
+    REJECT_INCOMPLETE,
     REJECT_COUNT,
 };
 
@@ -34,12 +36,12 @@ struct bridge_host {
     char id[TOPIC_HOST_MAX + 1];
     coap_resource_t *res_post[4]; /* by enum payload_kind */
     coap_resource_t *res_ack, *res_config;
-    char *ack, *config;           /* latest payloads (NUL-terminated), NULL none */
+    char *ack, *config; /* latest payloads (NUL-terminated), NULL none */
     size_t ack_len, config_len;
     bool heartbeat_seen, online, subscribed;
-    int64_t last_heartbeat_ms;    /* monotonic */
+    int64_t last_heartbeat_ms; /* monotonic */
     char boot_id[33];
-    struct bridge_host *next;     /* hash chain */
+    struct bridge_host *next; /* hash chain */
 };
 
 /* A request published and waiting for its PUBACK. libcoap sent nothing for it (the handler
@@ -49,19 +51,19 @@ struct bridge_pending {
     coap_session_t *session; /* referenced while we wait */
     uint8_t token[8];
     size_t token_len;
-    bool con;                /* the request was confirmable */
-    uint8_t block1[4];       /* the last block's Block1 option, echoed in the answer */
+    bool con;          /* the request was confirmable */
+    uint8_t block1[4]; /* the last block's Block1 option, echoed in the answer */
     size_t block1_len;
     bool has_block1;
     uint8_t peer[DEDUPE_PEER_MAX];
     size_t peer_len;
-    uint16_t coap_mid;       /* the request's message id (the dedupe key) */
+    uint16_t coap_mid; /* the request's message id (the dedupe key) */
     int mqtt_mid;
-    int code;                /* 0 while waiting; then the answer (204, 503) */
+    int code; /* 0 while waiting; then the answer (204, 503) */
     int64_t deadline_ms;
     struct bridge_host *host;
     enum payload_kind kind;
-    bool online, has_state;  /* PAYLOAD_STATE: what was posted */
+    bool online, has_state;             /* PAYLOAD_STATE: what was posted */
     struct bridge_pending *prev, *next; /* oldest first */
     struct bridge_pending *hnext;       /* by mqtt_mid */
 };
@@ -75,14 +77,15 @@ struct bridge {
     struct bridge_config *cfg;
     coap_context_t *coap;
     struct mosquitto *mosq;
-    int mqtt_fd_polled;      /* the MQTT socket as registered in the loop's epoll set, or -1 */
+    int mqtt_fd_polled; /* the MQTT socket as registered in the loop's epoll set, or -1 */
     bool mqtt_fd_pollout;
-    int udp_fds[2];          /* libcoap's endpoint sockets (found by their port) */
+    int udp_fds[2]; /* libcoap's endpoint sockets (found by their port) */
     size_t udp_fd_count;
     bool mqtt_connected;
     int64_t mqtt_next_attempt_ms, mqtt_backoff_ms;
     struct psk_table psk;
     struct dedupe *dedupe;
+    struct blockwise *blocks; /* Block1 transfers libcoap leaves to us (no Size1) */
     struct bridge_host **host_buckets;
     size_t host_nbuckets, host_count;
     struct bridge_pending *pending_head, *pending_tail;
@@ -101,8 +104,7 @@ struct bridge_host *bridge_host_find(struct bridge *b, const char *id);
 struct bridge_host *bridge_host_get(struct bridge *b, const char *id);
 void bridge_reject(struct bridge *b, enum bridge_reject why, const char *what, const char *diag);
 /* Publishes the host's state (retained) when it changed; boot_id may be "". */
-void bridge_publish_state(struct bridge *b, struct bridge_host *h, bool online,
-                          const char *reason);
+void bridge_publish_state(struct bridge *b, struct bridge_host *h, bool online, const char *reason);
 void bridge_status_json(const struct bridge *b, char *out, size_t size);
 
 /* bridge_coap.c */

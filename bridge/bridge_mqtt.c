@@ -10,10 +10,10 @@
 #include <mqtt_protocol.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bridge/bridge_internal.h"
 #include "common/clock.h"
@@ -43,13 +43,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
         }
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
+                          const mosquitto_property *props)
 {
     (void)mosq, (void)props;
     struct bridge *b = obj;
     if (b->mqtt_connected)
-        log_warn("connection to the broker lost (%s)",
-                 rc == 0 ? "closed" : mosquitto_strerror(rc));
+        log_warn("connection to the broker lost (%s)", rc == 0 ? "closed" : mosquitto_strerror(rc));
     b->mqtt_connected = false;
 }
 

@@ -83,8 +83,8 @@ static void expire(struct dedupe *d, int64_t now_ms)
     }
 }
 
-struct dedupe_entry *dedupe_find(struct dedupe *d, const void *peer, size_t peer_len,
-                                 uint16_t mid, int64_t now_ms)
+struct dedupe_entry *dedupe_find(struct dedupe *d, const void *peer, size_t peer_len, uint16_t mid,
+                                 int64_t now_ms)
 {
     if (peer_len > DEDUPE_PEER_MAX)
         peer_len = DEDUPE_PEER_MAX;

@@ -33,8 +33,8 @@ struct dedupe *dedupe_new(size_t capacity, int64_t window_ms);
 void dedupe_free(struct dedupe *d); /* accepts NULL */
 
 /* The live entry for (peer, mid), or NULL. The pointer is valid until the next insert. */
-struct dedupe_entry *dedupe_find(struct dedupe *d, const void *peer, size_t peer_len,
-                                 uint16_t mid, int64_t now_ms);
+struct dedupe_entry *dedupe_find(struct dedupe *d, const void *peer, size_t peer_len, uint16_t mid,
+                                 int64_t now_ms);
 
 /* Remembers (peer, mid) as PENDING (replacing the oldest entry when full). peer_len is cut
  * to DEDUPE_PEER_MAX. Returns the entry (valid until the next insert). */

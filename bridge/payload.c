@@ -114,8 +114,7 @@ static void take_boot_id(struct payload_result *res, json_t *root)
 }
 
 /* A JSON object, republished byte for byte. */
-static int translate_inventory(int cf, const uint8_t *body, size_t len,
-                               struct payload_result *res)
+static int translate_inventory(int cf, const uint8_t *body, size_t len, struct payload_result *res)
 {
     if (cf != PAYLOAD_CF_JSON)
         return unsupported(res, cf, "50");
@@ -126,7 +125,8 @@ static int translate_inventory(int cf, const uint8_t *body, size_t len,
     int rc = 0;
     if (!json_is_object(root))
         rc = refuse(res, PAYLOAD_BAD_REQUEST, "%s", "inventory must be a JSON object");
-    else if (json_object_get(root, "host") != NULL && !json_is_string(json_object_get(root, "host")))
+    else if (json_object_get(root, "host") != NULL &&
+             !json_is_string(json_object_get(root, "host")))
         rc = refuse(res, PAYLOAD_BAD_REQUEST, "%s", "field \"host\": expected a string");
     else {
         take_boot_id(res, root);

@@ -95,8 +95,8 @@ int psk_parse(const char *text, size_t len, struct psk_table *out, char *err, si
         const char *hash = memchr(text + pos, '#', n);
         if (hash != NULL)
             n = (size_t)(hash - (text + pos));
-        while (n > 0 && (text[pos + n - 1] == '\r' || text[pos + n - 1] == ' ' ||
-                         text[pos + n - 1] == '\t'))
+        while (n > 0 &&
+               (text[pos + n - 1] == '\r' || text[pos + n - 1] == ' ' || text[pos + n - 1] == '\t'))
             n--;
         const char *tok[4];
         size_t tlen[4];

@@ -87,7 +87,8 @@ static int format_fixed3(char text[static SENML_NUMBER_TEXT], double value)
     unsigned frac = (unsigned)(a % 1000);
     if (frac != 0) {
         text[len++] = '.';
-        char f[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
+        char f[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                     (char)('0' + frac % 10)};
         int nf = f[2] != '0' ? 3 : f[1] != '0' ? 2 : 1;
         for (int i = 0; i < nf; i++)
             text[len++] = f[i];

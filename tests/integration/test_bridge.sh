@@ -284,7 +284,7 @@ check "GET /status counts the ack and the two configs relayed" jq_true '.notific
 check "GET /status counts the offline states published (hb-1, hb-2)" jq_true '.offline_published >= 2' <<<"$status1"
 check "GET /status counts the hosts" jq_true '.hosts >= 30' <<<"$status1"
 check "GET /status: no rejection, no duplicate, nothing pending" jq_true '([.rejected[]] | add) == 0 and .duplicates == 0 and .pending == 0 and .broker == "connected"' <<<"$status1"
-check "GET /status has every rejection reason" jq_true '.rejected | keys == ["bad_request","broker_unavailable","forbidden","method","not_found","too_large","unsupported_format"]' <<<"$status1"
+check "GET /status has every rejection reason" jq_true '.rejected | keys == ["bad_request","broker_unavailable","forbidden","incomplete","method","not_found","too_large","unsupported_format"]' <<<"$status1"
 
 check "the bridge is still running" kill -0 "${PIDS[bridge]}"
 check "the bridge stops cleanly on SIGTERM (status 0, no leak)" stop bridge TERM

@@ -1,4 +1,5 @@
-/* Unit tests for bridge/dedupe.c (retransmission memory) and bridge/psk.c (the key file). */
+/* Unit tests for bridge/dedupe.c (retransmission memory), bridge/blockwise.c (Block1
+ * reassembly without Size1) and bridge/psk.c (the key file). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "bridge/blockwise.h"
 #include "bridge/dedupe.h"
 #include "bridge/psk.h"
 
@@ -85,8 +89,7 @@ static void test_psk_parse(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        assert_int_equal(psk_parse(bad[i].text, strlen(bad[i].text), &t, err, sizeof err),
-                         -EINVAL);
+        assert_int_equal(psk_parse(bad[i].text, strlen(bad[i].text), &t, err, sizeof err), -EINVAL);
         if (strstr(err, bad[i].why) == NULL)
             fail_msg("row %zu: reason \"%s\" lacks \"%s\"", i, err, bad[i].why);
     }
@@ -94,9 +97,56 @@ static void test_psk_parse(void **state)
     assert_non_null(strstr(err, "cannot open /nonexistent/psk"));
 }
 
+static void test_blockwise(void **state)
+{
+    (void)state;
+    struct blockwise *t = blockwise_new(2, 100, 1000);
+    uint8_t *body = NULL;
+    size_t len = 0;
+    const uint8_t a[16] = "0123456789abcdef", tail[5] = "XYZ!?";
+    /* in order: 16 + 16 + 5 */
+    assert_int_equal(blockwise_add(t, "k1", 2, 0, true, 16, a, 16, 0, &body, &len),
+                     BLOCKWISE_CONTINUE);
+    assert_int_equal(blockwise_add(t, "k1", 2, 1, true, 16, a, 16, 1, &body, &len),
+                     BLOCKWISE_CONTINUE);
+    assert_int_equal(blockwise_add(t, "k1", 2, 1, true, 16, a, 16, 2, &body, &len),
+                     BLOCKWISE_CONTINUE); /* block 1 again: Continue again, not added twice */
+    assert_int_equal(blockwise_add(t, "k1", 2, 2, false, 16, tail, 5, 3, &body, &len),
+                     BLOCKWISE_COMPLETE);
+    assert_int_equal(len, 37);
+    assert_memory_equal(body + 32, tail, 5);
+    free(body);
+    assert_int_equal(blockwise_active(t), 0);
+    /* no transfer before it, a gap, a short middle block */
+    assert_int_equal(blockwise_add(t, "k2", 2, 2, false, 16, tail, 5, 0, &body, &len),
+                     BLOCKWISE_INCOMPLETE);
+    assert_int_equal(blockwise_add(t, "k2", 2, 0, true, 16, a, 16, 0, &body, &len),
+                     BLOCKWISE_CONTINUE);
+    assert_int_equal(blockwise_add(t, "k2", 2, 2, true, 16, a, 16, 0, &body, &len),
+                     BLOCKWISE_INCOMPLETE);
+    assert_int_equal(blockwise_active(t), 0); /* the broken transfer is gone */
+    assert_int_equal(blockwise_add(t, "k3", 2, 0, true, 16, a, 10, 0, &body, &len),
+                     BLOCKWISE_INCOMPLETE);
+    /* over max_body (100) */
+    int r = BLOCKWISE_CONTINUE;
+    for (unsigned n = 0; n < 8 && r == BLOCKWISE_CONTINUE; n++)
+        r = blockwise_add(t, "k4", 2, n, true, 16, a, 16, 0, &body, &len);
+    assert_int_equal(r, BLOCKWISE_TOO_LARGE);
+    /* two slots: a third transfer waits, until the idle ones expire */
+    assert_int_equal(blockwise_add(t, "k5", 2, 0, true, 16, a, 16, 0, &body, &len),
+                     BLOCKWISE_CONTINUE);
+    assert_int_equal(blockwise_add(t, "k6", 2, 0, true, 16, a, 16, 0, &body, &len),
+                     BLOCKWISE_CONTINUE);
+    assert_int_equal(blockwise_add(t, "k7", 2, 0, true, 16, a, 16, 0, &body, &len), BLOCKWISE_BUSY);
+    assert_int_equal(blockwise_add(t, "k7", 2, 0, true, 16, a, 16, 2000, &body, &len),
+                     BLOCKWISE_CONTINUE);
+    blockwise_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blockwise),
         cmocka_unit_test(test_find_done_expire),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_psk_parse),

@@ -88,7 +88,8 @@ static void test_agent_pack_keeps_identity(void **state)
     payload_result_free(&res);
     /* Content-Format 50 is read as SenML JSON too; relative times resolve against now. */
     assert_int_equal(run_text(PAYLOAD_HEARTBEAT, PAYLOAD_CF_JSON,
-                              "[{\"bn\":\"dev1/\",\"n\":\"agent.uptime_s\",\"v\":3,\"t\":-1}]", &res),
+                              "[{\"bn\":\"dev1/\",\"n\":\"agent.uptime_s\",\"v\":3,\"t\":-1}]",
+                              &res),
                      0);
     assert_non_null(strstr(res.out.data, "\"bt\":1796149999"));
     payload_result_free(&res);
@@ -108,8 +109,8 @@ static void test_refusals(void **state)
     static const struct bad rows[] = {
         {PAYLOAD_METRICS, PAYLOAD_CF_SENML_JSON, "not json", 400, "JSON"},
         {PAYLOAD_METRICS, PAYLOAD_CF_SENML_JSON, "[]", 400, "empty pack"},
-        {PAYLOAD_METRICS, PAYLOAD_CF_SENML_JSON, "[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":\"x\"}]",
-         400, "record 1"},
+        {PAYLOAD_METRICS, PAYLOAD_CF_SENML_JSON,
+         "[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":\"x\"}]", 400, "record 1"},
         {PAYLOAD_METRICS, PAYLOAD_CF_SENML_JSON, "[{\"n\":\"bad name\",\"v\":1}]", 400, "record 0"},
         {PAYLOAD_METRICS, PAYLOAD_CF_SENML_CBOR, "\x81\xa2\x00", 400, ""},
         {PAYLOAD_METRICS, 0, "[]", 415, "content-format 0"},

@@ -1532,12 +1532,24 @@ static void number_text_matches_printf_loop(void **state)
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         double v;
         switch (i % 6) {
-        case 0: v = (double)(int64_t)(x % 10000000000000u) / 1000.0; break; /* 10 digits, ms */
-        case 1: v = (double)(int64_t)(x % 100000) / 100.0; break;
-        case 2: v = -(double)(int64_t)(x % 1000000) / 10.0; break;
-        case 3: v = 8589934592.0 + ((double)(x % 2000) - 1000.0) / 1000.0; break; /* the edge */
-        case 4: v = (double)(x >> 11) * 0x1p-53 * pow(10.0, (double)(int)(x % 40) - 20.0); break;
-        default: memcpy(&v, &x, sizeof v); break; /* any bit pattern */
+        case 0:
+            v = (double)(int64_t)(x % 10000000000000u) / 1000.0;
+            break; /* 10 digits, ms */
+        case 1:
+            v = (double)(int64_t)(x % 100000) / 100.0;
+            break;
+        case 2:
+            v = -(double)(int64_t)(x % 1000000) / 10.0;
+            break;
+        case 3:
+            v = 8589934592.0 + ((double)(x % 2000) - 1000.0) / 1000.0;
+            break; /* the edge */
+        case 4:
+            v = (double)(x >> 11) * 0x1p-53 * pow(10.0, (double)(int)(x % 40) - 20.0);
+            break;
+        default:
+            memcpy(&v, &x, sizeof v);
+            break; /* any bit pattern */
         }
         if (!isfinite(v))
             continue;
