@@ -242,6 +242,9 @@ stop() {
 }
 
 cleanup() {
+    # Only the test's own shell: a subshell killed before it reset the traps it was forked with
+    # (a watchdog `(sleep N; kill ...) &`) would otherwise kill everything and remove $WORK.
+    [ "$BASHPID" = "$$" ] || return 0
     for name in "${!PIDS[@]}"; do kill -KILL "${PIDS[$name]}" 2>/dev/null; done
     wait 2>/dev/null
     if [ "$TEST_FAILED" -gt 0 ]; then
