@@ -1,9 +1,12 @@
 /* What several benchmarks share: a monotonic clock in seconds, an allocation that exits on
- * failure, FNV-1a for their hash tables, and the sorted-labels tail of a series key.
+ * failure, FNV-1a for their hash tables, the sorted-labels tail of a series key, and the
+ * "--name N" option reader of the flood tools.
  * Bench-only: static functions, so each benchmark stays one .c file and one binary. */
 #ifndef UPDRAFT_BENCH_BENCH_UTIL_H
 #define UPDRAFT_BENCH_BENCH_UTIL_H
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,26 @@ static inline void append_sorted_labels(const struct senml_record *r, char *key,
     for (size_t i = 0; i < n && len < size; i++)
         len += (size_t)snprintf(key + len, size - len, ",%s=%s", r->labels[order[i]].key,
                                 r->labels[order[i]].value);
+}
+
+/* The integer after "--name" among argv[first..], within min..max, else def. Out of range or
+ * not a number: "<prog>: --name must be min..max" and exit 2. */
+static inline int64_t arg_int(const char *prog, int argc, char **argv, int first, const char *name,
+                              int64_t def, int64_t min, int64_t max)
+{
+    for (int i = first; i + 1 < argc; i++) {
+        if (strcmp(argv[i], name) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        long long v = strtoll(argv[i + 1], &end, 10);
+        if (errno != 0 || *end != '\0' || v < min || v > max) {
+            fprintf(stderr, "%s: %s must be %" PRId64 "..%" PRId64 "\n", prog, name, min, max);
+            exit(2);
+        }
+        return v;
+    }
+    return def;
 }
 
 #endif

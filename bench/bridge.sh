@@ -40,11 +40,9 @@ FLOOD=$BUILD/bench/mqtt_flood
 UPDRAFT_BUILD=$BUILD # read by lib.sh
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../tests/integration/lib.sh"
+# shellcheck source=bench/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
 CLK_TCK=$(getconf CLK_TCK)
-# lib.sh's EXIT trap, in this shell only: a subshell that gets a fatal signal before it has
-# reset the traps it was forked with (stop_bounded's watchdog, killed as soon as the process
-# stops) runs the EXIT trap too, and would kill everything in PIDS and remove $WORK.
-trap '[ "$BASHPID" = "$$" ] && cleanup' EXIT
 
 if [ ! -x "$BRIDGE_BIN" ]; then
     echo "# bridge: skipped ($BRIDGE_BIN not built: bridge/main.c missing)"
@@ -66,50 +64,6 @@ cpu_ticks() {
 }
 
 status_field() { awk -v k="$2" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
-
-# stop_bounded NAME SECONDS: SIGTERM, SIGKILL after SECONDS; returns the exit status.
-stop_bounded() {
-    local pid=${PIDS[$1]:-} rc=0
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
-    (sleep "$2" && kill -KILL "$pid" 2>/dev/null) &
-    local watchdog=$!
-    wait "$pid" 2>/dev/null || rc=$?
-    kill "$watchdog" 2>/dev/null
-    wait "$watchdog" 2>/dev/null
-    unset "PIDS[$1]"
-    return $rc
-}
-
-
-# The bench broker of e2e.sh: 1000 in flight per client (announced as MQTT v5 receive maximum:
-# the bridge's and mqtt_flood's QoS 1 window), no queue bound below one run, subscribe logging;
-# TCP_NODELAY as docs/operations.md asks of the bridge's broker (a PUBACK, and the 2.04 waiting
-# for it, would otherwise wait for a delayed ACK).
-start_bench_broker() {
-    MQTT_PORT=$(free_port) || return 1
-    mkdir -p "$WORK/mosquitto"
-    cat >"$WORK/mosquitto.conf" <<CONF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $WORK/mosquitto/
-max_queued_messages 0
-max_queued_bytes 1073741824
-max_inflight_messages 1000
-set_tcp_nodelay true
-user $(id -un)
-log_dest file $WORK/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-log_type information
-log_type subscribe
-CONF
-    "$MOSQUITTO" -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.stderr" &
-    PIDS[broker]=$!
-    wait_until 10 port_busy "$MQTT_PORT" || { echo "# bridge: broker did not start"; return 1; }
-}
 
 # start_subscriber NAME: the counting subscriber, until PACKS messages; waits for its SUBACK.
 start_subscriber() {
@@ -267,7 +221,7 @@ to_broker_only() {
 }
 
 rc=0
-start_bench_broker || exit 1
+start_bench_broker bridge || exit 1
 through_bridge || rc=1
 mqtt_direct || rc=1
 to_broker_only || rc=1

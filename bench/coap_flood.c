@@ -385,24 +385,6 @@ static void run(struct flood *f)
     close(ep);
 }
 
-static int64_t arg_int(int argc, char **argv, const char *name, int64_t def, int64_t min,
-                       int64_t max)
-{
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], name) != 0)
-            continue;
-        char *end;
-        errno = 0;
-        long long v = strtoll(argv[i + 1], &end, 10);
-        if (errno != 0 || *end != '\0' || v < min || v > max) {
-            fprintf(stderr, "coap_flood: %s must be %" PRId64 "..%" PRId64 "\n", name, min, max);
-            exit(2);
-        }
-        return v;
-    }
-    return def;
-}
-
 /* utime + stime of process pid in seconds (fields 14 and 15 of /proc/PID/stat, counted after
  * the command name's last ')'), or -1. */
 static double process_cpu_s(long pid)
@@ -483,15 +465,15 @@ int main(int argc, char **argv)
         return 2;
     }
     struct options o = {
-        .port = (int)arg_int(argc, argv, "--port", 0, 1, 65535),
-        .packs = arg_int(argc, argv, "--packs", 200000, 1, 10000000),
-        .hosts = arg_int(argc, argv, "--hosts", 50, 1, FLOOD_MAX_HOSTS),
-        .samples = arg_int(argc, argv, "--samples", 10, 1, FLOOD_MAX_SAMPLES),
-        .window = arg_int(argc, argv, "--window", 100, 1, 65535),
-        .timeout_s = arg_int(argc, argv, "--timeout-s", 120, 1, 86400),
-        .ack_timeout_ms = arg_int(argc, argv, "--ack-timeout-ms", 2000, 1, 60000),
+        .port = (int)arg_int("coap_flood", argc, argv, 1, "--port", 0, 1, 65535),
+        .packs = arg_int("coap_flood", argc, argv, 1, "--packs", 200000, 1, 10000000),
+        .hosts = arg_int("coap_flood", argc, argv, 1, "--hosts", 50, 1, FLOOD_MAX_HOSTS),
+        .samples = arg_int("coap_flood", argc, argv, 1, "--samples", 10, 1, FLOOD_MAX_SAMPLES),
+        .window = arg_int("coap_flood", argc, argv, 1, "--window", 100, 1, 65535),
+        .timeout_s = arg_int("coap_flood", argc, argv, 1, "--timeout-s", 120, 1, 86400),
+        .ack_timeout_ms = arg_int("coap_flood", argc, argv, 1, "--ack-timeout-ms", 2000, 1, 60000),
     };
-    o.sockets = arg_int(argc, argv, "--sockets", o.hosts, 1, MAX_SOCKETS);
+    o.sockets = arg_int("coap_flood", argc, argv, 1, "--sockets", o.hosts, 1, MAX_SOCKETS);
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--cpu-pids") == 0)
             parse_pids(&o, argv[i + 1]);

@@ -18,6 +18,8 @@ FLOOD=$BUILD/bench/mqtt_flood
 UPDRAFT_BUILD=$BUILD # read by lib.sh
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../tests/integration/lib.sh"
+# shellcheck source=bench/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
 
 for f in "$FLOOD" "$HUB_BIN" "$MOSQUITTO"; do
     [ -x "$f" ] || { echo "# e2e: $f missing (make $FLOOD, make all)"; exit 1; }
@@ -25,47 +27,6 @@ done
 
 now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); } # wall clock, as the publisher's
 figure() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-
-# stop_bounded NAME SECONDS: SIGTERM, SIGKILL after SECONDS; returns the exit status.
-stop_bounded() {
-    local pid=${PIDS[$1]:-} rc=0
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
-    (sleep "$2" && kill -KILL "$pid" 2>/dev/null) &
-    local watchdog=$!
-    wait "$pid" 2>/dev/null || rc=$?
-    kill "$watchdog" 2>/dev/null
-    wait "$watchdog" 2>/dev/null
-    unset "PIDS[$1]"
-    return $rc
-}
-
-# Like the integration tests' broker, plus: inflight window for the publisher (the broker
-# announces it as MQTT v5 receive maximum), a queue bound above what one run sends, and
-# subscription logging so we know when the hub is subscribed.
-start_bench_broker() {
-    MQTT_PORT=$(free_port) || return 1
-    mkdir -p "$WORK/mosquitto"
-    cat >"$WORK/mosquitto.conf" <<CONF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $WORK/mosquitto/
-max_queued_messages 0
-max_queued_bytes 1073741824
-max_inflight_messages 1000
-user $(id -un)
-log_dest file $WORK/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-log_type information
-log_type subscribe
-CONF
-    "$MOSQUITTO" -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.stderr" &
-    PIDS[broker]=$!
-    wait_until 10 port_busy "$MQTT_PORT" || { echo "# e2e: broker did not start"; return 1; }
-}
 
 publish() { # publish OUT: runs the flood publisher, its figures into OUT
     timeout $((TIMEOUT_S + 30)) "$FLOOD" publish --port "$MQTT_PORT" --packs "$PACKS" \
@@ -145,7 +106,7 @@ end_to_end() {
 }
 
 rc=0
-start_bench_broker || exit 1
+start_bench_broker e2e || exit 1
 raw_broker || rc=1
 end_to_end || rc=1
 stop_bounded broker 10

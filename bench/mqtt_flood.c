@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "bench/flood_packs.h"
 #include "common/clock.h"
 #include "common/topic.h"
@@ -400,24 +401,6 @@ static int run_subscribe(struct flood *f, const struct options *o)
     return 0;
 }
 
-static int64_t arg_int(int argc, char **argv, const char *name, int64_t def, int64_t min,
-                       int64_t max)
-{
-    for (int i = 2; i + 1 < argc; i++) {
-        if (strcmp(argv[i], name) != 0)
-            continue;
-        char *end;
-        errno = 0;
-        long long v = strtoll(argv[i + 1], &end, 10);
-        if (errno != 0 || *end != '\0' || v < min || v > max) {
-            fprintf(stderr, "mqtt_flood: %s must be %" PRId64 "..%" PRId64 "\n", name, min, max);
-            exit(2);
-        }
-        return v;
-    }
-    return def;
-}
-
 static const char *arg_str(int argc, char **argv, const char *name, const char *def)
 {
     for (int i = 2; i + 1 < argc; i++)
@@ -437,14 +420,14 @@ int main(int argc, char **argv)
     struct options o = {
         .root = arg_str(argc, argv, "--root", "updraft"),
         .ready_file = arg_str(argc, argv, "--ready-file", NULL),
-        .port = (int)arg_int(argc, argv, "--port", 0, 1, 65535),
-        .packs = arg_int(argc, argv, "--packs", 20000, 1, 10000000),
-        .hosts = arg_int(argc, argv, "--hosts", 50, 1, 999),
-        .samples = arg_int(argc, argv, "--samples", 100, 1, 100),
-        .window = publish ? arg_int(argc, argv, "--window", 1000, 1, 65535) : 0,
-        .count = arg_int(argc, argv, "--count", 0, 0, INT64_MAX),
-        .timeout_s = arg_int(argc, argv, "--timeout-s", 120, 1, 86400),
-        .receive_max = arg_int(argc, argv, "--receive-max", 20, 1, 65535),
+        .port = (int)arg_int("mqtt_flood", argc, argv, 2, "--port", 0, 1, 65535),
+        .packs = arg_int("mqtt_flood", argc, argv, 2, "--packs", 20000, 1, 10000000),
+        .hosts = arg_int("mqtt_flood", argc, argv, 2, "--hosts", 50, 1, 999),
+        .samples = arg_int("mqtt_flood", argc, argv, 2, "--samples", 100, 1, 100),
+        .window = publish ? arg_int("mqtt_flood", argc, argv, 2, "--window", 1000, 1, 65535) : 0,
+        .count = arg_int("mqtt_flood", argc, argv, 2, "--count", 0, 0, INT64_MAX),
+        .timeout_s = arg_int("mqtt_flood", argc, argv, 2, "--timeout-s", 120, 1, 86400),
+        .receive_max = arg_int("mqtt_flood", argc, argv, 2, "--receive-max", 20, 1, 65535),
     };
     if (o.port == 0 || (!publish && o.count == 0)) {
         fprintf(stderr, "mqtt_flood: --port is required (and --count for subscribe)\n");
